@@ -1,0 +1,27 @@
+"""Error types that stages turn into one clear message and a non-zero exit."""
+
+from __future__ import annotations
+
+
+class AelabError(Exception):
+    """Base class: the message is meant for the user, not a traceback."""
+
+    exit_code = 1
+
+
+class ConfigError(AelabError):
+    """A bad value in params.yaml; `key` is the dotted path of the offending entry."""
+
+    exit_code = 2
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+class DataUnavailable(AelabError):
+    """No source could provide a dataset; the message lists what was tried."""
+
+
+class TrainingDiverged(AelabError):
+    """A loss became NaN/inf; the message names stage, epoch and loss term."""
