@@ -1,0 +1,1 @@
+"""Data layer: the DATASETS registry, sources, preprocessing and the npz contract."""

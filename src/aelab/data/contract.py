@@ -1,0 +1,119 @@
+"""The processed-data contract (DESIGN.md §2) and the one float conversion models see.
+
+`data/processed/<dataset>.npz` holds x_train, y_train, x_test, y_test, optional extra
+held-out arrays named `x_<extra>`/`y_<extra>` (e.g. `x_test_noise0.2`), and `meta`: a
+JSON string. Images are uint8 (N, C, H, W); points float32 (N, D); labels int64 (−1 = none).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_path
+
+REQUIRED_META = ("name", "kind", "shape", "value_range", "binarized", "class_names", "source",
+                 "skipped")
+
+
+@dataclass
+class Processed:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    meta: dict
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # "x_<name>"/"y_<name>"
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(self.meta["shape"])
+
+
+def check_contract(p: Processed) -> None:
+    """Raise ValueError describing the first violation of the contract."""
+    missing = [k for k in REQUIRED_META if k not in p.meta]
+    if missing:
+        raise ValueError(f"meta lacks {missing}")
+    kind = p.meta["kind"]
+    arrays = {"train": (p.x_train, p.y_train), "test": (p.x_test, p.y_test)}
+    arrays.update({k[2:]: (v, p.extras["y_" + k[2:]]) for k, v in p.extras.items() if k.startswith("x_")})
+    for split, (x, y) in arrays.items():
+        if kind == "image":
+            if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1] not in (1, 3):
+                raise ValueError(f"{split}: images must be uint8 N×C×H×W with C in (1, 3), got {x.dtype} {x.shape}")
+        elif kind == "points":
+            if x.dtype != np.float32 or x.ndim != 2:
+                raise ValueError(f"{split}: points must be float32 N×D, got {x.dtype} {x.shape}")
+        else:
+            raise ValueError(f"unknown kind {kind!r}")
+        if tuple(x.shape[1:]) != tuple(p.meta["shape"]):
+            raise ValueError(f"{split}: sample shape {x.shape[1:]} != meta shape {p.meta['shape']}")
+        if y.dtype != np.int64 or y.shape != (len(x),):
+            raise ValueError(f"{split}: labels must be int64 of length {len(x)}, got {y.dtype} {y.shape}")
+        if len(x) == 0:
+            raise ValueError(f"{split}: no samples")
+
+
+def save_processed(path: str | Path, p: Processed) -> None:
+    check_contract(p)
+    meta = dict(p.meta, n_train=len(p.x_train), n_test=len(p.x_test),
+                extras=sorted(k[2:] for k in p.extras if k.startswith("x_")))
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, x_train=p.x_train, y_train=p.y_train, x_test=p.x_test,
+                            y_test=p.y_test, meta=np.array(json.dumps(meta)), **p.extras)
+
+
+def load_processed(path: str | Path) -> Processed:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    core = {k: arrays.pop(k) for k in ("x_train", "y_train", "x_test", "y_test")}
+    return Processed(meta=meta, extras=arrays, **core)
+
+
+def to_model_input(x: np.ndarray, meta: dict):
+    """Stored arrays → float32 tensor the models see.
+
+    Images: uint8 in [0, value_range max] → [0, 1]. Points: standardized with the train
+    mean/std recorded in meta (so held-out sets use the train statistics).
+    """
+    import torch
+
+    if meta["kind"] == "image":
+        scale = float(meta["value_range"][1])
+        return torch.from_numpy(x.astype(np.float32) / scale)
+    mean = np.asarray(meta["standardize"]["mean"], dtype=np.float32)
+    std = np.asarray(meta["standardize"]["std"], dtype=np.float32)
+    return torch.from_numpy((x.astype(np.float32) - mean) / std)
+
+
+def from_model_output(x, meta: dict) -> np.ndarray:
+    """Inverse of to_model_input for figures in data units (images → [0,1] floats)."""
+    x = x.detach().cpu().float().numpy() if hasattr(x, "detach") else np.asarray(x, np.float32)
+    if meta["kind"] == "image":
+        return np.clip(x, 0.0, 1.0)
+    mean = np.asarray(meta["standardize"]["mean"], dtype=np.float32)
+    std = np.asarray(meta["standardize"]["std"], dtype=np.float32)
+    return x * std + mean
+
+
+def standardization(x_train: np.ndarray) -> dict:
+    """Train-set mean/std per feature, recorded in meta for to_model_input."""
+    std = x_train.std(axis=0)
+    return {"mean": x_train.mean(axis=0).tolist(), "std": np.where(std > 0, std, 1.0).tolist()}
+
+
+SOURCE_FILE = "SOURCE.json"
+
+
+def raw_source(raw_dir: str | Path) -> dict:
+    """What the download stage recorded about the source that served (see stages/download.py)."""
+    return json.loads((Path(raw_dir) / SOURCE_FILE).read_text())

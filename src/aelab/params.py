@@ -1,0 +1,170 @@
+"""params.yaml → frozen dataclasses, fully validated before any stage does work.
+
+    params = load_params()                # raises ConfigError naming the dotted key
+    v = params.variant("moons_ae_z1")      # resolved: model config dataclass + train settings
+
+Sections owned elsewhere (dataset configs, model configs, task settings, studies) are
+validated here through their registries, so one call checks the whole file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from . import paths
+from .config import parse, spec
+from .errors import AelabError, ConfigError
+from .studies.config import StudiesParams
+from .tasks.config import EvaluateParams
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """threads: torch intra-op threads, 0 = all cores (env AELAB_THREADS overrides; tests
+    and queued experiments set 1). device: 'auto' picks CUDA when present, else CPU."""
+
+    threads: int = spec(0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Shared training settings; a variant's `train:` mapping overrides any of them.
+
+    epochs (passes over the training set), batch_size (samples), lr (learning rate),
+    optimizer, weight_decay (L2, decoupled for adamw), lr_schedule ('constant', 'cosine'
+    annealing to 0, or 'step': ×0.1 at 50% and 75% of epochs), grad_clip (max global
+    norm, 0 = off), bf16 (CPU/GPU autocast; measure before enabling), eval_batch_size.
+    """
+
+    epochs: int = spec(10, ge=1)
+    batch_size: int = spec(128, ge=1)
+    lr: float = spec(1e-3, gt=0, le=10)
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    weight_decay: float = spec(0.0, ge=0)
+    lr_schedule: Literal["constant", "cosine", "step"] = "constant"
+    grad_clip: float = spec(0.0, ge=0)
+    bf16: bool = False
+    eval_batch_size: int = spec(1024, ge=1)
+
+
+@dataclass(frozen=True)
+class VariantParams:
+    """One named experiment: a model on a dataset. model_args go to the model's config
+    dataclass (validated there); train overrides the top-level `train` section."""
+
+    dataset: str
+    model: str
+    model_args: dict[str, Any] = spec({})
+    train: dict[str, Any] = spec({})
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A variant resolved against the registries (what train/evaluate stages use)."""
+
+    name: str
+    dataset: str
+    model: str
+    model_cfg: Any  # the model family's config dataclass
+    train: TrainParams
+    description: str
+
+
+@dataclass(frozen=True)
+class ClassifyParams:
+    """Random-forest probe: n_estimators trees, max_train samples to fit on (0 = all)."""
+
+    n_estimators: int = spec(200, ge=1)
+    max_train: int = spec(10000, ge=0)
+    n_samples: int = spec(500, ge=1)
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    title: str = "aelab report"
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = spec(0, ge=0)
+    runtime: Runtime = spec(Runtime())
+    datasets: tuple[str, ...] = spec(())
+    data: dict[str, Any] = spec({})
+    train: TrainParams = spec(TrainParams())
+    variants: dict[str, VariantParams] = spec({})
+    evaluate: EvaluateParams = spec(EvaluateParams())
+    classify: ClassifyParams = spec(ClassifyParams())
+    studies: StudiesParams = spec(StudiesParams())
+    report: ReportParams = spec(ReportParams())
+
+    def validate(self, key: str) -> None:
+        from .data.registry import DATASETS
+
+        for i, name in enumerate(self.datasets):
+            if name not in DATASETS:
+                raise ConfigError(f"datasets[{i}]", f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+        if len(set(self.datasets)) != len(self.datasets):
+            raise ConfigError("datasets", "lists a dataset twice")
+        for name in self.data:
+            if name not in DATASETS:
+                raise ConfigError(f"data.{name}", f"unknown dataset; choose from {sorted(DATASETS)}")
+        for name in self.datasets:
+            self.dataset_cfg(name)  # validates
+        for name in self.variants:
+            self.variant(name)
+
+    def dataset_cfg(self, name: str):
+        """The validated config dataclass of dataset `name` (defaults where params are silent)."""
+        from .data.registry import DATASETS
+
+        if name not in DATASETS:
+            raise ConfigError("datasets", f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+        return parse(DATASETS[name].config, self.data.get(name), f"data.{name}")
+
+    def variant(self, name: str) -> Variant:
+        from .models import MODELS
+
+        if name not in self.variants:
+            raise ConfigError("variants", f"unknown variant {name!r}; choose from {sorted(self.variants)}")
+        v, key = self.variants[name], f"variants.{name}"
+        if v.dataset not in self.datasets:
+            raise ConfigError(f"{key}.dataset", f"{v.dataset!r} is not enabled; enabled datasets: "
+                              f"{list(self.datasets)} (add it to `datasets`)")
+        if v.model not in MODELS:
+            raise ConfigError(f"{key}.model", f"unknown model {v.model!r}; choose from {sorted(MODELS)}")
+        model_cfg = parse(MODELS[v.model][1], v.model_args, f"{key}.model_args")
+        base = {f.name: getattr(self.train, f.name) for f in dataclasses.fields(TrainParams)}
+        train = parse(TrainParams, {**base, **v.train}, f"{key}.train")
+        # report the override's own key, not the merged one, when an override is unknown
+        return Variant(name, v.dataset, v.model, model_cfg, train, v.description)
+
+
+def load_params(path: str | Path = paths.PARAMS) -> Params:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError("", f"{path} not found (run stages from the project root)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError("", f"{path} is not valid YAML: {err}") from None
+    return parse(Params, raw, "")
+
+
+@contextmanager
+def user_errors(stage: str):
+    """Turn AelabError into one line on stderr and its exit code (2 for bad params)."""
+    try:
+        yield
+    except AelabError as err:
+        where = "params.yaml: " if isinstance(err, ConfigError) else ""
+        print(f"error: {stage}: {where}{err}", file=sys.stderr)
+        raise SystemExit(err.exit_code) from None

@@ -1,0 +1,60 @@
+"""Every path the pipeline reads or writes, built from (stage, dataset/variant).
+
+dvc.yaml mirrors these templates; tests/test_dvc_yaml.py renders dvc.yaml through DVC
+and checks that each stage's outs are exactly the paths below, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+
+
+def raw_dir(dataset: str) -> Path:
+    return Path("data/raw") / dataset
+
+
+def processed(dataset: str) -> Path:
+    return Path("data/processed") / f"{dataset}.npz"
+
+
+def model_file(variant: str) -> Path:
+    return Path("models") / f"{variant}.pt"
+
+
+def train_metrics(variant: str) -> Path:
+    return Path("metrics/train") / f"{variant}.json"
+
+
+def train_plots(variant: str) -> Path:
+    """dvclive directory: plots/train/<variant>/plots/metrics/*.tsv per-epoch curves."""
+    return Path("plots/train") / variant
+
+
+def eval_metrics(variant: str) -> Path:
+    return Path("metrics/eval") / f"{variant}.json"
+
+
+def eval_plots(variant: str) -> Path:
+    return Path("plots/eval") / variant
+
+
+def rf_metrics(variant: str) -> Path:
+    return Path("metrics/rf") / f"{variant}.json"
+
+
+def rf_plots(variant: str) -> Path:
+    return Path("plots/rf") / variant
+
+
+def study_metrics(study: str) -> Path:
+    return Path("metrics/studies") / f"{study}.json"
+
+
+def study_plots(study: str) -> Path:
+    return Path("plots/studies") / study
+
+
+def report_dir() -> Path:
+    return Path("report")
