@@ -1,0 +1,104 @@
+"""The interface every model implements, so one trainer and one task suite serve all.
+
+    out = model(x)            # ModelOutput: loss (scalar), recon, z, logs
+    z = model.encode(x)       # deterministic code (the posterior mean for a VAE)
+    x_hat = model.decode(z)   # in model-input space ([0, 1] for sigmoid outputs)
+    x_new = model.sample(n)   # only where has_prior: decode draws from N(0, I)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+
+@dataclass
+class ModelOutput:
+    loss: torch.Tensor  # scalar the optimizer minimizes (batch mean of per-sample losses)
+    recon: torch.Tensor  # (B, *input_shape), model-input space
+    z: torch.Tensor  # (B, latent_dim) codes that produced `recon`
+    logs: dict[str, torch.Tensor] = field(default_factory=dict)  # named loss terms, detached scalars
+
+
+class Autoencoder(nn.Module):
+    """Base class. Subclasses set latent_dim and implement encode/decode/forward.
+
+    Class flags tell the tasks what applies: has_prior (sample() from N(0, I)),
+    stochastic (reconstruct(x, sample=True) differs between calls), needs_labels
+    (forward(x, y)), loss_units (what `loss` measures, e.g. "nats/image").
+    """
+
+    has_prior = False
+    stochastic = False
+    needs_labels = False
+    loss_units = ""
+
+    def __init__(self, cfg, input_shape: tuple[int, ...]):
+        super().__init__()
+        self.cfg = cfg
+        self.input_shape = tuple(input_shape)
+        self.latent_dim = 0
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        return cls(cfg, input_shape)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def reconstruct(self, x: torch.Tensor, sample: bool = False) -> torch.Tensor:
+        """Encode then decode; `sample` draws from the posterior where the model has one."""
+        return self.decode(self.encode(x))
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        if not self.has_prior:
+            raise NotImplementedError(f"{type(self).__name__} has no prior to sample from")
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator, device=device)
+        return self.decode(z)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
+        raise NotImplementedError
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+LOGVAR_RANGE = (-30.0, 20.0)  # clamp keeps exp(logvar) finite in fp32 and bf16
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """z = mu + sigma · eps, eps ~ N(0, I); (B, latent)."""
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def ae_output(model_loss: str, raw: torch.Tensor, x: torch.Tensor, z: torch.Tensor,
+              logits: bool, ssim_weight: float = 1.0) -> ModelOutput:
+    """Loss/recon/logs of a deterministic autoencoder from its decoder's raw output."""
+    from ..losses import reconstruction
+
+    rec = reconstruction(model_loss, raw, x, logits, ssim_weight)  # (B,)
+    loss = rec.mean()
+    recon = torch.sigmoid(raw) if logits else raw
+    return ModelOutput(loss, recon, z, {f"recon_{model_loss}": loss.detach()})
+
+
+def vae_output(model_loss: str, raw: torch.Tensor, x: torch.Tensor, mu: torch.Tensor,
+               logvar: torch.Tensor, z: torch.Tensor, logits: bool, beta: float,
+               ssim_weight: float = 1.0) -> ModelOutput:
+    """Negative ELBO per image = recon + β·KL, both per image (nats for BCE)."""
+    from ..losses import kl_normal, reconstruction
+
+    rec = reconstruction(model_loss, raw, x, logits, ssim_weight)  # (B,)
+    kl = kl_normal(mu, logvar)  # (B,) nats
+    loss = (rec + beta * kl).mean()
+    recon = torch.sigmoid(raw) if logits else raw
+    logs = {f"recon_{model_loss}": rec.mean().detach(), "kl_nats": kl.mean().detach(),
+            "neg_elbo": (rec + kl).mean().detach()}
+    return ModelOutput(loss, recon, z, logs)

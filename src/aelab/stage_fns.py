@@ -1,0 +1,99 @@
+"""The work behind the download/preprocess/train stages, as functions a test can call.
+
+Each writes only its declared outputs (see paths.py), atomically; a failure leaves none.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+from pathlib import Path
+
+from . import paths
+from .data.contract import SOURCE_FILE, load_processed, save_processed, to_model_input
+from .data.registry import get_dataset
+from .io import write_json
+from .params import Params
+
+log = logging.getLogger("aelab")
+
+
+def download(params: Params, name: str) -> Path:
+    """Fill data/raw/<name>/ from the first source that serves; SOURCE.json says which."""
+    spec, cfg = get_dataset(name), params.dataset_cfg(name)
+    out = paths.raw_dir(name)
+    tmp = out.with_name(f".{name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        source = spec.download(cfg, tmp)
+        write_json(tmp / SOURCE_FILE, source)
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("download@%s: served by %s", name, source["source"])
+    return out
+
+
+def preprocess(params: Params, name: str) -> Path:
+    spec, cfg = get_dataset(name), params.dataset_cfg(name)
+    processed = spec.preprocess(cfg, paths.raw_dir(name))
+    save_processed(paths.processed(name), processed)
+    m = processed.meta
+    log.info("preprocess@%s: %d train / %d test, shape %s, source: %s, skipped: %s", name,
+             len(processed.x_train), len(processed.x_test), m["shape"], m["source"], m["skipped"] or "none")
+    return paths.processed(name)
+
+
+def train(params: Params, name: str) -> dict:
+    """Train variant `name`; write models/<name>.pt, metrics/train/<name>.json, dvclive curves."""
+    import torch
+    from dvclive import Live
+
+    from .checkpoint import save_checkpoint
+    from .models import build_model
+    from .runtime import configure_torch, seed_everything
+    from .train import fit
+
+    v = params.variant(name)
+    device = configure_torch(params.runtime.threads, params.runtime.device)
+    seed_everything(params.seed)
+    data = load_processed(paths.processed(v.dataset))
+    x_tr, x_te = to_model_input(data.x_train, data.meta), to_model_input(data.x_test, data.meta)
+    y_tr, y_te = torch.from_numpy(data.y_train), torch.from_numpy(data.y_test)
+    model = build_model(v.model, v.model_cfg, data.sample_shape)
+    log.info("train@%s: %s on %s (%d train samples), %s parameters", name, v.model, v.dataset,
+             len(x_tr), f"{model.n_params:,}")
+    plots_dir = paths.train_plots(name)
+    shutil.rmtree(plots_dir, ignore_errors=True)
+    with Live(dir=str(plots_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        def on_epoch(epoch: int, row: dict) -> None:
+            for key, value in row.items():
+                if key != "epoch":
+                    live.log_metric(key, value, plot=True, timestamp=False)
+            live.next_step()
+
+        fitter = getattr(model, "custom_fit", None)  # GAN / stacked AE phases
+        run = fitter or (lambda **kw: fit(model, **kw))
+        result = run(x_train=x_tr, x_test=x_te, cfg=v.train, device=device, y_train=y_tr,
+                     y_test=y_te, seed=params.seed, name=name, on_epoch=on_epoch)
+    save_checkpoint(paths.model_file(name), model, model_name=v.model, variant=name,
+                    dataset=v.dataset, extra={"data_meta": data.meta})
+    metrics = train_metrics(v, model, result, device)
+    write_json(paths.train_metrics(name), metrics)
+    return metrics
+
+
+def train_metrics(v, model, result, device) -> dict:
+    return {
+        "variant": v.name, "model": v.model, "dataset": v.dataset,
+        "params": model.n_params, "epochs": result.epochs,
+        "seconds": round(result.seconds, 2), "samples_per_s": round(result.samples_per_s, 1),
+        "loss_units": model.loss_units,
+        "train": {k: round(x, 6) for k, x in result.train.items()},
+        "test": {k: round(x, 6) for k, x in result.test.items()},
+        **({"phases": result.phases} if getattr(result, "phases", None) else {}),
+        "device": str(device), "machine": platform.machine(),
+    }
