@@ -1,1 +1,351 @@
-"""(being written)"""
+"""Photo datasets that need the user's files or the network: CIFAR-10, AFHQ cats, pistachios.
+
+Sources, in order (DESIGN.md §2): the configured `source` (folder, .zip or .tar[.gz]); then
+the network — torchvision's CIFAR-10 downloader (md5-checked), the AFHQ archive (sha256),
+the Kaggle CLI or a user-given URL for pistachios. Photo folders go through images.py, so
+broken/odd files are skipped or converted with a per-file record in meta.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from ..config import spec
+from ..errors import ConfigError, DataUnavailable
+from . import sources
+from .contract import Processed
+from .images import check_background, load_folder
+from .sources import SourceFailed
+
+IMAGES = "images"  # raw_dir/images/… holds the extracted photos, original relative paths kept
+
+
+def _check_sha(value: str, key: str) -> None:
+    if value and (len(value) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value)):
+        raise ConfigError(key, f"must be a 64-character hex sha256 or empty, got {value!r}")
+
+
+def _no_download(cfg) -> None:
+    if not cfg.download:
+        raise SourceFailed("skipped (download: false)")
+
+
+# --- CIFAR-10 ---------------------------------------------------------------------------------
+
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+CIFAR_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+
+
+@dataclass(frozen=True)
+class Cifar10Config:
+    """source: cifar-10-python.tar.gz, its extracted cifar-10-batches-py folder (or a folder
+    or zip holding it), tried first; "" = none. download: allow torchvision's downloader
+    (default true). limit_train: keep only the first N training images (0 = all 50,000).
+    timeout: network timeout per socket operation, seconds (default 30)."""
+
+    source: str = ""
+    download: bool = True
+    limit_train: int = spec(0, ge=0)
+    timeout: float = spec(30.0, gt=0)
+
+
+def _cifar_local(cfg: Cifar10Config, raw_dir: Path) -> dict:
+    path = sources.local_path(cfg.source, "data.cifar10.source")
+    names = sources.list_members(path)
+    firsts = [n for n in names if PurePosixPath(n).name == "data_batch_1"]
+    if not firsts:
+        raise SourceFailed(f"{path} holds no data_batch_1 (python-version CIFAR-10)")
+    prefix = PurePosixPath(firsts[0]).parent
+    wanted = [(prefix / b).as_posix() for b in CIFAR_BATCHES + ["batches.meta"]]
+    missing = [w for w in wanted[:-1] if w not in names]
+    if missing:
+        raise SourceFailed(f"{path} lacks {missing}")
+    sources.extract(path, [w for w in wanted if w in names], raw_dir / "cifar-10-batches-py")
+    return {"source": f"CIFAR-10 from local {path}", "path": str(path)}
+
+
+def _cifar_torchvision(cfg: Cifar10Config, raw_dir: Path) -> dict:
+    _no_download(cfg)
+    from torchvision.datasets import CIFAR10
+
+    root = raw_dir / "torchvision"
+    with sources.socket_timeout(cfg.timeout):
+        CIFAR10(str(root), train=True, download=True)  # fetches + md5-checks + extracts the tar.gz
+    shutil.move(root / "cifar-10-batches-py", raw_dir / "cifar-10-batches-py")
+    shutil.rmtree(root)  # the 170 MB tar.gz duplicates the extracted batches
+    return {"source": "full CIFAR-10 via torchvision (md5-checked)", "url": CIFAR10.url}
+
+
+def download_cifar10(cfg: Cifar10Config, raw_dir: Path) -> dict:
+    return sources.first_source("cifar10", raw_dir, [
+        ("local path (data.cifar10.source)", lambda: _cifar_local(cfg, raw_dir)),
+        ("torchvision CIFAR10 download", lambda: _cifar_torchvision(cfg, raw_dir)),
+    ], "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and set "
+       "data.cifar10.source: /path/to/cifar-10-python.tar.gz in params.yaml (the extracted "
+       "cifar-10-batches-py folder works too), or allow the network with data.cifar10.download: true.")
+
+
+def _unpickle(path: Path) -> dict:
+    # CIFAR's python batches are pickles (as torchvision reads them); keys are bytes in py2 pickles
+    with open(path, "rb") as f:
+        d = pickle.load(f, encoding="latin1")
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+
+
+def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    d = _unpickle(path)
+    x = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)  # rows are R|G|B planes
+    y = np.asarray(d["labels"], dtype=np.int64)
+    if len(x) != len(y):
+        raise ValueError(f"{path}: {len(x)} images but {len(y)} labels")
+    return x, y
+
+
+def preprocess_cifar10(cfg: Cifar10Config, raw_dir: Path) -> Processed:
+    found = sorted(raw_dir.rglob("data_batch_1"))
+    if not found:
+        raise DataUnavailable(f"{raw_dir} holds no CIFAR-10 batches; run the download stage first")
+    folder = found[0].parent
+    parts = [_cifar_batch(folder / b) for b in CIFAR_BATCHES[:-1]]
+    x_tr, y_tr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    x_te, y_te = _cifar_batch(folder / "test_batch")
+    if cfg.limit_train:
+        x_tr, y_tr = x_tr[: cfg.limit_train], y_tr[: cfg.limit_train]  # batches are pre-shuffled
+    names = CIFAR_CLASSES
+    if (folder / "batches.meta").exists():
+        names = list(_unpickle(folder / "batches.meta").get("label_names", names))
+    meta = {"name": "cifar10", "kind": "image", "shape": [3, 32, 32], "value_range": [0, 255],
+            "binarized": False, "class_names": names,
+            "source": sources.source_of(raw_dir, "CIFAR-10")["source"], "skipped": {},
+            "limit_train": cfg.limit_train}
+    return Processed(x_tr, y_tr, x_te, y_te, meta)
+
+
+# --- shared by the photo-folder datasets (cats, pistachios) -----------------------------------
+
+def _ingest(path: Path, raw_dir: Path, select, what: str) -> int:
+    """Extract the members `select(names)` picks from folder/zip/tar `path` to raw_dir/images."""
+    names = sources.list_members(path)
+    chosen = select(names)
+    if not chosen:
+        raise SourceFailed(f"{path} holds no {what}")
+    return sources.extract(path, chosen, raw_dir / IMAGES)
+
+
+def _archive_from_url(url: str, sha256: str, timeout: float, raw_dir: Path, select, what: str) -> int:
+    archive = sources.fetch_url(url, raw_dir / ".download.zip", sha256, timeout)
+    try:
+        return _ingest(archive, raw_dir, select, what)
+    finally:
+        archive.unlink(missing_ok=True)  # keep only the photos we use in DVC's cache
+
+
+def _photo_meta(name: str, cfg, source: str, report, split: str) -> dict:
+    return {"name": name, "kind": "image", "shape": [3, cfg.size, cfg.size], "value_range": [0, 255],
+            "binarized": False, "class_names": [], "labels": "none (-1): a single class",
+            "source": source, "split": split, **report.meta()}
+
+
+def _seeded_split(x: np.ndarray, test_size: float, seed: int):
+    idx = np.random.default_rng(seed).permutation(len(x))
+    n_test = max(1, int(round(test_size * len(x)))) if len(x) > 1 else 0
+    return x[idx[n_test:]], x[idx[:n_test]]
+
+
+def _no_labels(n: int) -> np.ndarray:
+    return np.full(n, -1, dtype=np.int64)
+
+
+def _load_photos(raw_dir: Path, cfg, name: str):
+    root = raw_dir / IMAGES
+    if not root.is_dir():
+        raise DataUnavailable(f"{root} does not exist; run the download stage for {name} first")
+    x, names, report = load_folder(root, cfg.size, cfg.background, desc=name)
+    if len(x) < 2:
+        raise DataUnavailable(f"{name}: only {len(x)} usable images among {report.n_files} files "
+                              f"in {root}; skipped: {report.skipped}")
+    return x, names, report
+
+
+# --- AFHQ cats --------------------------------------------------------------------------------
+
+AFHQ_URL = "https://www.dropbox.com/s/t9l9o3vsx2jai3z/afhq.zip?dl=1"
+AFHQ_SHA256 = "7f63dcc14ef58c0e849b59091287e1844da97016073aac20403ae6c6132b950f"
+
+
+@dataclass(frozen=True)
+class CatsConfig:
+    """AFHQ cat faces. source: afhq.zip or a folder laid out afhq/{train,val}/cat/*.jpg, or a
+    flat folder/zip of cat images; tried first; "" = none. download: allow fetching `url`
+    (default the public AFHQ archive, ~1.5 GB) verified against `sha256` ("" = unchecked).
+    size: output side, pixels (default 32). test_size: held-out fraction when the source has
+    no val split (default 0.1). seed: that split's seed. background: RGB 0..255 behind
+    transparent pixels (default white). timeout: network timeout per socket operation, s."""
+
+    source: str = ""
+    download: bool = True
+    url: str = AFHQ_URL
+    sha256: str = AFHQ_SHA256
+    size: int = spec(32, ge=4, le=512)
+    test_size: float = spec(0.1, gt=0, lt=1)
+    seed: int = spec(0, ge=0)
+    background: tuple[int, ...] = (255, 255, 255)
+    timeout: float = spec(30.0, gt=0)
+
+    def validate(self, key: str) -> None:
+        check_background(self.background, f"{key}.background")
+        _check_sha(self.sha256, f"{key}.sha256")
+
+
+def _cat_members(names: list[str]) -> list[str]:
+    """AFHQ's */cat/* members when present, else every file (a flat folder of cat photos)."""
+    return sources.find_dir_members(names, "cat") or names
+
+
+def _cats_local(cfg: CatsConfig, raw_dir: Path) -> dict:
+    path = sources.local_path(cfg.source, "data.cats.source")
+    n = _ingest(path, raw_dir, _cat_members, "files")
+    return {"source": f"AFHQ cats from local {path}", "path": str(path), "files": n}
+
+
+def _cats_url(cfg: CatsConfig, raw_dir: Path) -> dict:
+    _no_download(cfg)
+    if not cfg.url:
+        raise SourceFailed("no url set (data.cats.url)")
+    n = _archive_from_url(cfg.url, cfg.sha256, cfg.timeout, raw_dir, _cat_members, "files")
+    return {"source": f"AFHQ cats downloaded from {cfg.url}", "url": cfg.url,
+            "sha256": cfg.sha256 or "unchecked", "files": n}
+
+
+def download_cats(cfg: CatsConfig, raw_dir: Path) -> dict:
+    return sources.first_source("cats", raw_dir, [
+        ("local path (data.cats.source)", lambda: _cats_local(cfg, raw_dir)),
+        ("AFHQ archive download (data.cats.url)", lambda: _cats_url(cfg, raw_dir)),
+    ], f"download afhq.zip ({AFHQ_URL}) on a machine with internet and set "
+       "data.cats.source: /path/to/afhq.zip in params.yaml (a folder laid out "
+       "afhq/{train,val}/cat/*.jpg, or a flat folder of cat images, works too).")
+
+
+def preprocess_cats(cfg: CatsConfig, raw_dir: Path) -> Processed:
+    x, names, report = _load_photos(raw_dir, cfg, "cats")
+    parts = [set(PurePosixPath(n).parts[:-1]) for n in names]
+    is_test = np.array([bool(p & {"val", "test"}) for p in parts])
+    if any("train" in p for p in parts) and is_test.any():  # AFHQ's split: train → train, val → test
+        x_tr, x_te, split = x[~is_test], x[is_test], "the source's train/val folders"
+    else:
+        x_tr, x_te = _seeded_split(x, cfg.test_size, cfg.seed)
+        split = f"seeded random split, test_size={cfg.test_size}, seed={cfg.seed}"
+    src = sources.source_of(raw_dir, "AFHQ cats")["source"]
+    meta = _photo_meta("cats", cfg, src, report, split)
+    return Processed(x_tr, _no_labels(len(x_tr)), x_te, _no_labels(len(x_te)), meta)
+
+
+# --- Pistachio Image Dataset (Kirmizi only) ---------------------------------------------------
+
+KAGGLE_SLUG = "muratkokludataset/pistachio-image-dataset"
+KAGGLE_TIMEOUT_S = 900  # the whole CLI download (~50 MB)
+KIRMIZI = "Kirmizi_Pistachio"
+
+
+@dataclass(frozen=True)
+class PistachioConfig:
+    """Pistachio Image Dataset, Kirmizi variety. source: the Kaggle zip or a folder holding a
+    Kirmizi_Pistachio folder at any depth (or that folder itself); tried first; "" = none.
+    download: allow the Kaggle CLI (when installed with credentials) and `url`. url: a zip of
+    the dataset ("" = none); sha256: its checksum ("" = unchecked). size: output side, pixels
+    (default 32). test_size: held-out fraction (default 0.2). seed: split seed. background:
+    RGB 0..255 behind transparent pixels. timeout: network timeout per socket operation, s."""
+
+    source: str = ""
+    download: bool = True
+    url: str = ""
+    sha256: str = ""
+    size: int = spec(32, ge=4, le=512)
+    test_size: float = spec(0.2, gt=0, lt=1)
+    seed: int = spec(0, ge=0)
+    background: tuple[int, ...] = (255, 255, 255)
+    timeout: float = spec(30.0, gt=0)
+
+    def validate(self, key: str) -> None:
+        check_background(self.background, f"{key}.background")
+        _check_sha(self.sha256, f"{key}.sha256")
+
+
+def _pistachio_local(cfg: PistachioConfig, raw_dir: Path) -> dict:
+    path = sources.local_path(cfg.source, "data.pistachios.source")
+
+    def select(names):
+        if path.is_dir() and path.name == KIRMIZI:
+            return names  # the user pointed at the Kirmizi folder itself
+        return sources.find_dir_members(names, KIRMIZI)
+
+    n = _ingest(path, raw_dir, select, f"folder named {KIRMIZI}")
+    return {"source": f"Pistachio Image Dataset (Kirmizi) from local {path}", "path": str(path), "files": n}
+
+
+def _kaggle_credentials() -> bool:
+    if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
+        return True
+    dirs = [os.environ.get("KAGGLE_CONFIG_DIR", ""), "~/.kaggle", "~/.config/kaggle"]
+    return any(d and Path(os.path.expanduser(d), "kaggle.json").is_file() for d in dirs)
+
+
+def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
+    _no_download(cfg)
+    exe = shutil.which("kaggle")
+    if not exe:
+        raise SourceFailed("the `kaggle` CLI is not installed (pip install kaggle)")
+    if not _kaggle_credentials():
+        raise SourceFailed("no Kaggle credentials (~/.kaggle/kaggle.json or KAGGLE_USERNAME/KAGGLE_KEY)")
+    tmp = raw_dir / ".kaggle"
+    tmp.mkdir()
+    try:
+        subprocess.run([exe, "datasets", "download", KAGGLE_SLUG, "-p", str(tmp)], check=True,
+                       capture_output=True, text=True, timeout=KAGGLE_TIMEOUT_S)
+    except subprocess.CalledProcessError as err:
+        tail = (err.stderr or err.stdout or "").strip()[-400:]
+        raise SourceFailed(f"kaggle exited with {err.returncode}: {tail}") from None
+    zips = sorted(tmp.glob("*.zip"))
+    if not zips:
+        raise SourceFailed(f"kaggle wrote no zip into {tmp}")
+    n = _ingest(zips[0], raw_dir, lambda names: sources.find_dir_members(names, KIRMIZI),
+                f"folder named {KIRMIZI}")
+    shutil.rmtree(tmp)
+    return {"source": f"Pistachio Image Dataset (Kirmizi) via Kaggle CLI ({KAGGLE_SLUG})", "files": n}
+
+
+def _pistachio_url(cfg: PistachioConfig, raw_dir: Path) -> dict:
+    _no_download(cfg)
+    if not cfg.url:
+        raise SourceFailed("no url set (data.pistachios.url)")
+    n = _archive_from_url(cfg.url, cfg.sha256, cfg.timeout, raw_dir,
+                          lambda names: sources.find_dir_members(names, KIRMIZI), f"folder named {KIRMIZI}")
+    return {"source": f"Pistachio Image Dataset (Kirmizi) downloaded from {cfg.url}", "url": cfg.url,
+            "sha256": cfg.sha256 or "unchecked", "files": n}
+
+
+def download_pistachios(cfg: PistachioConfig, raw_dir: Path) -> dict:
+    return sources.first_source("pistachios", raw_dir, [
+        ("local path (data.pistachios.source)", lambda: _pistachio_local(cfg, raw_dir)),
+        (f"Kaggle CLI ({KAGGLE_SLUG})", lambda: _pistachio_kaggle(cfg, raw_dir)),
+        ("download from data.pistachios.url", lambda: _pistachio_url(cfg, raw_dir)),
+    ], f"download the Pistachio Image Dataset zip (https://www.kaggle.com/datasets/{KAGGLE_SLUG}) "
+       "and set data.pistachios.source: /path/to/pistachio-image-dataset.zip in params.yaml "
+       f"(any folder holding {KIRMIZI}/ works too), or install the kaggle CLI with credentials, "
+       "or set data.pistachios.url to a zip of the dataset.")
+
+
+def preprocess_pistachios(cfg: PistachioConfig, raw_dir: Path) -> Processed:
+    x, _, report = _load_photos(raw_dir, cfg, "pistachios")
+    x_tr, x_te = _seeded_split(x, cfg.test_size, cfg.seed)
+    split = f"seeded random split, test_size={cfg.test_size}, seed={cfg.seed}"
+    src = sources.source_of(raw_dir, "Pistachio Image Dataset (Kirmizi)")["source"]
+    meta = _photo_meta("pistachios", cfg, src, report, split)
+    return Processed(x_tr, _no_labels(len(x_tr)), x_te, _no_labels(len(x_te)), meta)

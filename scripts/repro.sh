@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up, then run the whole default pipeline (`dvc repro`). Extra arguments go
+# to `dvc repro` (e.g. a stage name such as train@moons_ae_z1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+dvc repro "$@"
+dvc metrics show --md > /dev/null && echo "pipeline done: see report/index.html and 'dvc metrics show'"

@@ -1,0 +1,191 @@
+"""What every task shares: the evaluation context, batched model calls, error measures,
+the figure style and image-grid figures.
+
+Tensors held by the context live on the CPU in model space: images (N, C, H, W) floats
+in [0, 1], points (N, D) standardized. Model calls move one batch at a time to the device.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.contract import Processed, to_model_input
+from ..models.base import Autoencoder
+from .config import EvaluateParams
+
+
+class TaskSkipped(Exception):
+    """Raised by a task that finds, once running, that it cannot apply (e.g. no OOD data)."""
+
+
+@dataclass
+class Context:
+    model: Autoencoder
+    data: Processed
+    params: EvaluateParams
+    plots: Path  # plots/eval/<variant>/
+    device: torch.device
+    x_test: torch.Tensor  # (n_test, *shape), a fixed random subset of at most max_test
+    y_test: np.ndarray  # (n_test,) int64, −1 = no label
+    x_train: torch.Tensor  # (n_train, *shape), at most max_train
+    y_train: np.ndarray
+    ood: Processed | None = None  # anomaly task's OOD data (None: see ood_reason)
+    ood_name: str | None = None
+    ood_reason: str = "no OOD dataset configured"
+    skipped: dict[str, str] = field(default_factory=dict)  # partial skips inside a task
+
+    @property
+    def meta(self) -> dict:
+        return self.data.meta
+
+    def seed(self, task: str) -> int:
+        """A per-task seed, stable across runs and independent of which tasks ran."""
+        return (self.params.seed * 1_000_003 + zlib.crc32(task.encode())) % (2**31)
+
+    def generator(self, task: str) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed(task))
+
+    def rng(self, task: str) -> np.random.Generator:
+        return np.random.default_rng(self.seed(task))
+
+    def skip(self, key: str, reason: str) -> None:
+        self.skipped[key] = reason
+
+    def figure(self, name: str) -> Path:
+        return self.plots / f"{name}.png"
+
+
+def subset(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a random subset of size min(n, cap) (cap 0 = all)."""
+    if cap == 0 or cap >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=cap, replace=False))
+
+
+def make_context(model: Autoencoder, data: Processed, params: EvaluateParams, plots: Path,
+                 device: torch.device | str = "cpu", ood: Processed | None = None,
+                 ood_name: str | None = None, ood_reason: str = "no OOD dataset configured") -> Context:
+    """Model-space tensors of capped train/test subsets; the model moves to `device`."""
+    device = torch.device(device)
+    rng = np.random.default_rng(params.seed)
+    te = subset(len(data.x_test), params.max_test, rng)
+    tr = subset(len(data.x_train), params.max_train, rng)
+    plots = Path(plots)
+    plots.mkdir(parents=True, exist_ok=True)
+    return Context(model.to(device).eval(), data, params, plots, device,
+                   to_model_input(data.x_test[te], data.meta), data.y_test[te],
+                   to_model_input(data.x_train[tr], data.meta), data.y_train[tr],
+                   ood, ood_name, ood_reason)
+
+
+# ---- batched model calls (CPU tensors in, CPU float32 tensors out) ----
+
+@torch.inference_mode()
+def batched(ctx: Context, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    outs = [fn(x[i:i + ctx.params.batch_size].to(ctx.device)).float().cpu()
+            for i in range(0, len(x), ctx.params.batch_size)]
+    return torch.cat(outs) if outs else x.new_zeros((0,))
+
+
+def encode(ctx: Context, x: torch.Tensor) -> torch.Tensor:
+    return batched(ctx, ctx.model.encode, x)  # (N, latent)
+
+
+def decode(ctx: Context, z: torch.Tensor) -> torch.Tensor:
+    return batched(ctx, ctx.model.decode, z)  # (N, *shape)
+
+
+def reconstruct(ctx: Context, x: torch.Tensor, sample: bool = False) -> torch.Tensor:
+    return batched(ctx, lambda b: ctx.model.reconstruct(b, sample=sample), x)
+
+
+def has_encoder(model) -> bool:
+    return bool(getattr(model, "has_encoder", True))
+
+
+# ---- error measures, one value per sample ----
+
+def mse_per_sample(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error per pixel (or coordinate) of each sample (N,); with a 0/1 mask
+    (N, *shape) the mean runs over the masked elements only."""
+    se = (a - b).pow(2).flatten(1)
+    if mask is None:
+        return se.mean(1)
+    m = mask.expand_as(a).flatten(1).float()
+    return (se * m).sum(1) / m.sum(1).clamp_min(1.0)
+
+
+def bce_nats_per_image(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy summed over pixels (N,), nats per image; outputs outside
+    (0, 1) (linear decoders) are clamped so the value stays finite."""
+    r = recon.clamp(1e-6, 1 - 1e-6)
+    return F.binary_cross_entropy(r, x.clamp(0, 1), reduction="none").flatten(1).sum(1)
+
+
+def mean(t: torch.Tensor) -> float:
+    return float(t.double().mean())
+
+
+# ---- figures ----
+
+_STYLE_SET = False
+
+
+def set_style() -> None:
+    """One look for every figure: Agg backend (no display), seaborn whitegrid theme."""
+    global _STYLE_SET
+    if _STYLE_SET:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook", palette="tab10")
+    _STYLE_SET = True
+
+
+def save(ctx: Context, fig, name: str) -> None:
+    from ..io import save_figure
+
+    save_figure(fig, ctx.figure(name))
+
+
+def to_display(x: torch.Tensor) -> torch.Tensor:
+    """Model-space images → [0, 1] for display (N, C, H, W)."""
+    return x.detach().float().clamp(0, 1)
+
+
+def image_rows_figure(rows: list[torch.Tensor], labels: list[str], title: str,
+                      col_labels: list[str] | None = None, scale: float = 1.0):
+    """One row of images per tensor (each (n, C, H, W), same n), row labels on the left.
+
+    make_grid pads with white; labels sit at the row centres as y tick labels."""
+    import matplotlib.pyplot as plt
+    from torchvision.utils import make_grid
+
+    n = rows[0].shape[0]
+    stack = torch.cat([to_display(r) for r in rows])  # (rows·n, C, H, W)
+    pad = 2
+    grid = make_grid(stack, nrow=n, padding=pad, pad_value=1.0)  # (3, H', W')
+    h, w = rows[0].shape[-2:]
+    fig_w = max(4.0, min(16.0, 1.0 + 0.9 * n * scale))
+    fig, ax = plt.subplots(figsize=(fig_w, fig_w * grid.shape[1] / grid.shape[2] + 0.6))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.grid(False)
+    ax.set_yticks([pad + i * (h + pad) + h / 2 for i in range(len(rows))], labels)
+    if col_labels:
+        ax.set_xticks([pad + j * (w + pad) + w / 2 for j in range(n)], col_labels, fontsize=8)
+    else:
+        ax.set_xticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_title(title)
+    return fig

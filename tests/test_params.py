@@ -1,0 +1,108 @@
+"""params.yaml validation: every bad value exits 2 with one line naming the dotted key."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aelab.cli import stage_main
+from aelab.config import parse
+from aelab.errors import ConfigError
+from aelab.params import TrainParams, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def _set(d: dict, dotted: str, value):
+    *parents, last = dotted.split(".")
+    for p in parents:
+        d = d[p]
+    if value is _DELETE:
+        del d[last]
+    else:
+        d[last] = value
+
+
+_DELETE = object()
+
+# (dotted key to change, bad value, dotted key the error must name, words it must contain)
+BAD = [
+    ("seed", -1, "seed", ">= 0"),
+    ("seed", "zero", "seed", "integer"),
+    ("runtime.device", "tpu", "runtime.device", "'auto'"),
+    ("runtime.thread", 2, "runtime.thread", "did you mean 'threads'"),
+    ("train.lr", -0.1, "train.lr", "> 0"),
+    ("train.lr", "fast", "train.lr", "number"),
+    ("train.epochs", 0, "train.epochs", ">= 1"),
+    ("train.optimizer", "adamax", "train.optimizer", "'adam'"),
+    ("train.bf16", "yes", "train.bf16", "true or false"),
+    ("datasets", ["moons", "imagenet"], "datasets[1]", "unknown dataset"),
+    ("data.moons.noise", -0.5, "data.moons.noise", ">= 0"),
+    ("data.moons.n_trian", 10, "data.moons.n_trian", "did you mean 'n_train'"),
+    ("data.digits.test_size", 1.5, "data.digits.test_size", "< 1"),
+    ("variants.moons_ae_z1.model", "transformer", "variants.moons_ae_z1.model", "unknown model"),
+    ("variants.moons_ae_z1.dataset", "cifar10", "variants.moons_ae_z1.dataset", "not enabled"),
+    ("variants.moons_ae_z1.model_args.bottleneck_size", 0,
+     "variants.moons_ae_z1.model_args.bottleneck_size", ">= 1"),
+    ("variants.moons_ae_z1.model_args.hiden_size", 8,
+     "variants.moons_ae_z1.model_args.hiden_size", "did you mean 'hidden_size'"),
+    ("variants.moons_ae_z1.train.batch_size", 2.5, "variants.moons_ae_z1.train.batch_size", "integer"),
+    ("variants.moons_ae_z1.train.momentum", 0.9, "variants.moons_ae_z1.train.momentum", "unknown key"),
+    ("variants.moons_ae_z1.model_args.loss", "bce", "variants.moons_ae_z1.model_args.loss", "sigmoid"),
+    ("variants.moons_ae_z1.dataset", _DELETE, "variants.moons_ae_z1.dataset", "required"),
+]
+
+
+@pytest.mark.parametrize("key,value,named,words", BAD, ids=[f"{b[0]}={b[1]!r}" for b in BAD])
+def test_bad_value_exits_2_naming_the_key(tmp_path, monkeypatch, capsys, key, value, named, words):
+    params = copy.deepcopy(BASE)
+    _set(params, key, value)
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    monkeypatch.setattr(sys, "argv", ["train.py", "moons_ae_z1", "--params", str(path)])
+    ran = []
+    with pytest.raises(SystemExit) as exc:
+        stage_main("train", lambda p, n: ran.append(n), target="variant")
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert f"params.yaml: {named}:" in err[0]
+    assert words in err[0]
+    assert ran == []  # validated before any work
+
+
+def test_default_params_are_valid():
+    p = load_params(ROOT / "params.yaml")
+    for name in p.variants:
+        v = p.variant(name)
+        assert v.dataset in p.datasets
+
+
+def test_float_strings_from_dvc_exp_run_load_as_floats():
+    # `dvc exp run -S train.lr=1e-06` writes 1e-06, which PyYAML reads as the string '1e-06'
+    raw = yaml.safe_load("lr: 1e-06\nepochs: 3\n")
+    assert raw["lr"] == "1e-06"
+    cfg = parse(TrainParams, raw, "train")
+    assert isinstance(cfg.lr, float) and cfg.lr == pytest.approx(1e-6)
+
+
+def test_variant_train_overrides_only_named_keys():
+    p = load_params(ROOT / "params.yaml")
+    v = p.variant("moons_ae_z1")
+    overrides = BASE["variants"]["moons_ae_z1"].get("train", {})
+    for field in ("optimizer", "weight_decay", "bf16"):
+        if field not in overrides:
+            assert getattr(v.train, field) == getattr(p.train, field)
+
+
+def test_params_are_frozen():
+    p = load_params(ROOT / "params.yaml")
+    with pytest.raises(Exception):
+        p.seed = 3  # type: ignore[misc]
+    with pytest.raises(ConfigError):
+        p.variant("no_such_variant")
