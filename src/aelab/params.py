@@ -101,6 +101,7 @@ class Params:
     data: dict[str, Any] = spec({})
     train: TrainParams = spec(TrainParams())
     variants: dict[str, VariantParams] = spec({})
+    optional_variants: dict[str, VariantParams] = spec({})  # twins on opt-in datasets (aelab.enable)
     evaluate: EvaluateParams = spec(EvaluateParams())
     classify: ClassifyParams = spec(ClassifyParams())
     studies: StudiesParams = spec(StudiesParams())
@@ -121,6 +122,10 @@ class Params:
             self.dataset_cfg(name)  # validates
         for name in self.variants:
             self.variant(name)
+        for name, v in self.optional_variants.items():
+            if name in self.variants:
+                raise ConfigError(f"optional_variants.{name}", "also defined under variants")
+            self._resolve(name, v, f"optional_variants.{name}")
 
     def dataset_cfg(self, name: str):
         """The validated config dataclass of dataset `name` (defaults where params are silent)."""
@@ -131,20 +136,25 @@ class Params:
         return parse(DATASETS[name].config, self.data.get(name), f"data.{name}")
 
     def variant(self, name: str) -> Variant:
-        from .models import MODELS
-
         if name not in self.variants:
             raise ConfigError("variants", f"unknown variant {name!r}; choose from {sorted(self.variants)}")
         v, key = self.variants[name], f"variants.{name}"
         if v.dataset not in self.datasets:
             raise ConfigError(f"{key}.dataset", f"{v.dataset!r} is not enabled; enabled datasets: "
                               f"{list(self.datasets)} (add it to `datasets`)")
+        return self._resolve(name, v, key)
+
+    def _resolve(self, name: str, v: VariantParams, key: str) -> Variant:
+        from .data.registry import DATASETS
+        from .models import MODELS
+
+        if v.dataset not in DATASETS:
+            raise ConfigError(f"{key}.dataset", f"unknown dataset {v.dataset!r}; choose from {sorted(DATASETS)}")
         if v.model not in MODELS:
             raise ConfigError(f"{key}.model", f"unknown model {v.model!r}; choose from {sorted(MODELS)}")
         model_cfg = parse(MODELS[v.model][1], v.model_args, f"{key}.model_args")
         base = {f.name: getattr(self.train, f.name) for f in dataclasses.fields(TrainParams)}
         train = parse(TrainParams, {**base, **v.train}, f"{key}.train")
-        # report the override's own key, not the merged one, when an override is unknown
         return Variant(name, v.dataset, v.model, model_cfg, train, v.description)
 
 

@@ -79,6 +79,7 @@ def train(params: Params, name: str) -> dict:
         run = fitter or (lambda **kw: fit(model, **kw))
         result = run(x_train=x_tr, x_test=x_te, cfg=v.train, device=device, y_train=y_tr,
                      y_test=y_te, seed=params.seed, name=name, on_epoch=on_epoch)
+    (plots_dir / "metrics.json").unlink(missing_ok=True)  # dvclive's copy of metrics/train/<v>.json
     save_checkpoint(paths.model_file(name), model, model_name=v.model, variant=name,
                     dataset=v.dataset, extra={"data_meta": data.meta})
     metrics = train_metrics(v, model, result, device)

@@ -1,0 +1,103 @@
+"""The photo study's convolutional CAE and VAE (emoji / cats / pistachios at 32×32).
+
+Encoder: Conv2D(k3, 'same', `filters`, ReLU) at full resolution, then `n_down` Conv2D
+(k3, stride 2, 'same', `filters`, ReLU) → Flatten → Dense to the code (sigmoid on the
+CAE's code, so codes lie in [0, 1]^latent; (mu, logvar) for the VAE). Decoder: Dense
+(4·4·`seed_channels`, ReLU) → reshape → `n_up` ConvTranspose (k3, stride 2, `filters`,
+ReLU) → Conv2D (C channels, k3, 'same', sigmoid). The decoder starts at 4×4, so the image
+side must be 4·2^n_up (n_up = 3 for 32×32: 4 → 8 → 16 → 32). With n_down = 4 a 32×32
+image ends at 2×2 in the encoder; it is simply flattened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from ..config import spec
+from ..errors import ConfigError
+from .blocks import Reshape
+from .conv import ConvAutoencoder, ConvVAE, Loss, check_image_input
+
+SEED_SIDE = 4  # the decoder's Dense layer produces 4×4 maps
+
+
+@dataclass(frozen=True)
+class DeepCAEConfig:
+    """latent_dim: code dimensions (256; sigmoid-squashed for the CAE); filters: channels
+    of every conv layer (128); n_down: stride-2 convs in the encoder after the input conv
+    (4); n_up: stride-2 transposed convs in the decoder, image side = 4·2^n_up (3 → 32×32);
+    seed_channels: channels of the decoder's 4×4 Dense output (64); loss: reconstruction
+    loss ('bce' = nats per image, 'mse'/'l1' per pixel, 'ssim', 'bce_ssim'); ssim_weight:
+    weight of the SSIM term in 'bce_ssim' (1.0). Input: images C×S×S, S = 4·2^n_up."""
+
+    latent_dim: int = spec(256, ge=1)
+    filters: int = spec(128, ge=1)
+    n_down: int = spec(4, ge=1, le=8)
+    n_up: int = spec(3, ge=1, le=8)
+    seed_channels: int = spec(64, ge=1)
+    loss: Loss = "bce"
+    ssim_weight: float = spec(1.0, ge=0)
+
+    def validate(self, key: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class DeepVAEConfig(DeepCAEConfig):
+    """As DeepCAEConfig with latent_dim 32 (no sigmoid: mu, logvar), plus beta: weight of
+    the KL term in nats (1.0 = the ELBO)."""
+
+    latent_dim: int = spec(32, ge=1)
+    beta: float = spec(1.0, ge=0)
+
+
+def deep_nets(cfg: DeepCAEConfig, input_shape, code_width: int, variational: bool):
+    c, h, w = input_shape
+    f = cfg.filters
+    enc: list[nn.Module] = [nn.Conv2d(c, f, 3, padding=1), nn.ReLU()]
+    for _ in range(cfg.n_down):
+        enc += [nn.Conv2d(f, f, 3, stride=2, padding=1), nn.ReLU()]
+        h, w = (h + 1) // 2, (w + 1) // 2
+    enc += [nn.Flatten(), nn.Linear(f * h * w, code_width)]  # (B, f·2·2) → code for 32×32
+    if not variational:
+        enc.append(nn.Sigmoid())
+    s, k = SEED_SIDE, cfg.seed_channels
+    dec: list[nn.Module] = [nn.Linear(cfg.latent_dim, k * s * s), nn.ReLU(), Reshape(k, s, s)]
+    for i in range(cfg.n_up):
+        dec += [nn.ConvTranspose2d(k if i == 0 else f, f, 3, stride=2, padding=1, output_padding=1),
+                nn.ReLU()]  # doubles H, W
+    dec.append(nn.Conv2d(f, c, 3, padding=1))  # logits; sigmoid in decode()
+    return nn.Sequential(*enc), nn.Sequential(*dec)
+
+
+def _check(cfg: DeepCAEConfig, input_shape) -> None:
+    check_image_input(input_shape, 2)
+    side = SEED_SIDE * 2 ** cfg.n_up
+    if tuple(input_shape[1:]) != (side, side):
+        fit = [n for n in range(1, 9) if SEED_SIDE * 2 ** n == input_shape[1]]
+        hint = f"use n_up: {fit[0]}" if fit and input_shape[1] == input_shape[2] else \
+            "needs square images of side 4·2^n_up"
+        raise ConfigError("model_args.n_up", f"n_up={cfg.n_up} decodes {side}×{side} images but the "
+                          f"input is {tuple(input_shape)}; {hint}")
+
+
+class DeepCAE(ConvAutoencoder):
+    """Photo-study CAE: codes in [0, 1] (sigmoid), decoder from a 4×4 seed."""
+
+    nets = staticmethod(deep_nets)
+
+    @classmethod
+    def check_input(cls, cfg, input_shape) -> None:
+        _check(cfg, input_shape)
+
+
+class DeepVAE(ConvVAE):
+    """Photo-study VAE (latent 32): the same nets, the encoder emits (mu, logvar)."""
+
+    nets = staticmethod(deep_nets)
+
+    @classmethod
+    def check_input(cls, cfg, input_shape) -> None:
+        _check(cfg, input_shape)
