@@ -81,11 +81,27 @@ class Variant:
 
 @dataclass(frozen=True)
 class ClassifyParams:
-    """Random-forest probe: n_estimators trees, max_train samples to fit on (0 = all)."""
+    """Random-forest probe of classify@<variant> (aelab.probe), defaults in brackets.
+
+    n_estimators [200] trees; max_train [10000] training originals the forest is fitted on
+    (a seeded random subset, 0 = all); max_test [5000] test images scored (0 = all);
+    n_samples [500] generated samples judged (model.sample() where the model has a prior,
+    else decoded draws of a GMM fitted to the training codes, n_components by BIC among
+    gmm_components [1, 2, 3, 4, 6, 8, 10]); n_show [20] samples drawn in the figure;
+    seed [0]: random_state of forest, subsets, GMM and sampler.
+    """
 
     n_estimators: int = spec(200, ge=1)
     max_train: int = spec(10000, ge=0)
+    max_test: int = spec(5000, ge=0)
     n_samples: int = spec(500, ge=1)
+    gmm_components: tuple[int, ...] = spec((1, 2, 3, 4, 6, 8, 10))
+    n_show: int = spec(20, ge=1, le=100)
+    seed: int = spec(0, ge=0)
+
+    def validate(self, key: str) -> None:
+        if not self.gmm_components or min(self.gmm_components) < 1:
+            raise ConfigError(f"{key}.gmm_components", f"must list sizes >= 1, got {list(self.gmm_components)}")
 
 
 @dataclass(frozen=True)

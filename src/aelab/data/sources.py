@@ -31,7 +31,7 @@ from ..errors import DataUnavailable
 log = logging.getLogger(__name__)
 
 # What a failing source may raise. Anything else is a bug and propagates with its traceback.
-SOURCE_ERRORS = (OSError, RuntimeError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
+SOURCE_ERRORS = (OSError, RuntimeError, ValueError, EOFError, KeyError, ImportError, zipfile.BadZipFile,
                  tarfile.TarError, pickle.UnpicklingError, subprocess.SubprocessError)
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -108,7 +108,10 @@ def is_archive(path: Path) -> bool:
 
 
 def list_members(path: Path) -> list[str]:
-    """Relative POSIX names of the regular files in a folder, zip or tar, sorted."""
+    """Relative POSIX names of the regular files in a folder, zip or tar, sorted.
+
+    macOS archive metadata (__MACOSX/, ._* AppleDouble files, .DS_Store) is not data and is
+    left out; everything else is listed, so odd files reach the per-file skip record."""
     if path.is_dir():
         names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
     elif zipfile.is_zipfile(path):
@@ -119,7 +122,12 @@ def list_members(path: Path) -> list[str]:
             names = [m.name for m in tf.getmembers() if m.isfile()]
     else:
         raise SourceFailed(f"{path} is not a folder, a .zip or a .tar archive")
-    return sorted(n for n in names if _safe(n))
+    return sorted(n for n in names if _safe(n) and not _mac_metadata(n))
+
+
+def _mac_metadata(name: str) -> bool:
+    p = PurePosixPath(name)
+    return "__MACOSX" in p.parts or p.name.startswith("._") or p.name == ".DS_Store"
 
 
 def _safe(name: str) -> bool:
@@ -162,6 +170,12 @@ def find_dir_members(names: list[str], folder: str) -> list[str]:
 
 # --- network ----------------------------------------------------------------------------------
 
+def require_download(allowed: bool) -> None:
+    """Network sources start with this, so `download: false` shows up in the tried list."""
+    if not allowed:
+        raise SourceFailed("skipped (download: false)")
+
+
 @contextmanager
 def socket_timeout(seconds: float):
     """Bound every socket operation (torchvision's downloaders set no timeout of their own)."""
@@ -183,7 +197,7 @@ def sha256_file(path: Path) -> str:
 
 def fetch_url(url: str, dest: Path, sha256: str = "", timeout: float = 30.0) -> Path:
     """Stream `url` to `dest` (via dest.part); verify sha256 when given. `timeout` bounds
-    connecting and each read, not the whole transfer (AFHQ is ~1.5 GB)."""
+    connecting and each read, not the whole transfer (archives like AFHQ are large)."""
     from tqdm import tqdm
 
     part = dest.with_name(dest.name + ".part")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from ..data.contract import Processed, to_model_input
 from ..models.base import Autoencoder
+from . import has_encoder  # noqa: F401  (re-exported for the task modules)
 from .config import EvaluateParams
 
 
@@ -40,6 +41,7 @@ class Context:
     ood_name: str | None = None
     ood_reason: str = "no OOD dataset configured"
     skipped: dict[str, str] = field(default_factory=dict)  # partial skips inside a task
+    cache: dict[str, torch.Tensor] = field(default_factory=dict)  # codes shared by tasks
 
     @property
     def meta(self) -> dict:
@@ -73,6 +75,7 @@ def make_context(model: Autoencoder, data: Processed, params: EvaluateParams, pl
                  device: torch.device | str = "cpu", ood: Processed | None = None,
                  ood_name: str | None = None, ood_reason: str = "no OOD dataset configured") -> Context:
     """Model-space tensors of capped train/test subsets; the model moves to `device`."""
+    set_style()
     device = torch.device(device)
     rng = np.random.default_rng(params.seed)
     te = subset(len(data.x_test), params.max_test, rng)
@@ -98,16 +101,19 @@ def encode(ctx: Context, x: torch.Tensor) -> torch.Tensor:
     return batched(ctx, ctx.model.encode, x)  # (N, latent)
 
 
+def codes(ctx: Context, split: str) -> torch.Tensor:
+    """Deterministic codes (N, latent) of the train or test subset, computed once."""
+    if split not in ctx.cache:
+        ctx.cache[split] = encode(ctx, ctx.x_train if split == "train" else ctx.x_test)
+    return ctx.cache[split]
+
+
 def decode(ctx: Context, z: torch.Tensor) -> torch.Tensor:
     return batched(ctx, ctx.model.decode, z)  # (N, *shape)
 
 
 def reconstruct(ctx: Context, x: torch.Tensor, sample: bool = False) -> torch.Tensor:
     return batched(ctx, lambda b: ctx.model.reconstruct(b, sample=sample), x)
-
-
-def has_encoder(model) -> bool:
-    return bool(getattr(model, "has_encoder", True))
 
 
 # ---- error measures, one value per sample ----

@@ -52,13 +52,14 @@ def _denoise_curves(ctx: Context, out: dict) -> None:
     import matplotlib.pyplot as plt
 
     p = ctx.params
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, prefix, levels, xlabel in ((axes[0], "gauss", p.noise_sigmas, "noise σ"),
-                                       (axes[1], "sp", p.salt_pepper_rates, "salt & pepper rate")):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for ax, prefix, levels, xlabel, title in (
+            (axes[0], "gauss", p.noise_sigmas, "noise σ (pixel units)", "Gaussian noise"),
+            (axes[1], "sp", p.salt_pepper_rates, "fraction of pixels hit", "Salt-and-pepper noise")):
         for what, style in (("mse_noisy", "o--"), ("mse_recon", "s-")):
             ax.plot(levels, [out[f"{prefix}_{v:g}.{what}"] for v in levels], style,
                     label={"mse_noisy": "noisy input", "mse_recon": "reconstruction"}[what])
-        ax.set(xlabel=xlabel, ylabel="MSE per pixel vs clean", title=f"{xlabel}")
+        ax.set(xlabel=xlabel, ylabel="MSE per pixel vs clean", title=title)
         ax.legend()
     fig.suptitle("Denoising: error against the clean image")
     save(ctx, fig, "denoise_curve")

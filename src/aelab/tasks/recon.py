@@ -1,5 +1,7 @@
 """reconstruct: test/train reconstruction error in explicit units, PSNR, SSIM, the gap.
-consistency: spread of K sampled reconstructions of the same images.
+consistency: spread of K sampled reconstructions of the same inputs: per-element std
+across the K passes (population std), averaged (…_std_mean) and its maximum (…_std_max);
+exactly 0 for a deterministic model.
 
 Metric units: mse_per_pixel (mean over C·H·W values in [0, 1]), bce_nats_per_image
 (summed over pixels), psnr_db (mean of per-image PSNR, peak 1, per-image MSE floored at
@@ -53,8 +55,10 @@ def run_consistency(ctx: Context) -> dict:
     k = ctx.params.consistency_repeats
     reps = sampled_repeats(ctx, ctx.x_test, k)  # (K, N, *shape)
     std = reps.std(dim=0, correction=0)  # (N, *shape) per-element spread across repeats
-    out = {"repeats": k, "n_images": len(ctx.x_test),
-           "pixel_std_mean": mean(std), "pixel_std_max": float(std.max()),
+    # images: pixel values in [0, 1]; points: coordinates in standardized units
+    unit = "pixel" if ctx.data.kind == "image" else "coord_standardized"
+    out = {"repeats": k, "n_inputs": len(ctx.x_test),
+           f"{unit}_std_mean": mean(std), f"{unit}_std_max": float(std.max()),
            "stochastic_flag": bool(getattr(ctx.model, "stochastic", False))}
     if ctx.data.kind == "image":
         _consistency_figure(ctx, reps, std, out["pixel_std_mean"])
@@ -69,7 +73,7 @@ def _consistency_figure(ctx: Context, reps: torch.Tensor, std: torch.Tensor, std
     # rows = images; columns = original, `shown` repeats, the std map rescaled to [0, 1]
     std_map = std[:n] / std[:n].amax().clamp_min(1e-12)
     rows = [torch.cat([ctx.x_test[i:i + 1], reps[:shown, i], std_map[i:i + 1]]) for i in range(n)]
-    cols = ["original"] + [f"pass {j + 1}" for j in range(shown)] + ["std (scaled)"]
+    cols = ["original"] + [f"pass {j + 1}" for j in range(shown)] + ["std (÷ max)"]
     fig = image_rows_figure(rows, [f"image {i + 1}" for i in range(n)],
                             f"Sampled reconstructions, {reps.shape[0]} passes — "
                             f"mean per-pixel std {std_mean:.4f}", col_labels=cols)

@@ -1,0 +1,205 @@
+"""DCGAN-style GAN built from the conv AE's blocks (Radford et al. 2016).
+
+Generator = conv.conv_decoder (Dense → reshape → stride-2 ConvTranspose stages, BN + ReLU,
+sigmoid output); discriminator = conv.conv_encoder with one logit (stride-2 convs, BN
+except on the input layer, LeakyReLU 0.2). Trained by its own adversarial loop
+(custom_fit, the one exception to train.fit): non-saturating loss, Adam(lr, betas (0.5, 0.999)).
+
+A GAN has no encoder. encode(x) recovers a code by latent optimisation instead: Adam on z
+(from z = 0, the prior's mode; deterministic, so no seed) for `encode_steps` steps
+minimising ‖G(z) − x‖² per image, with G frozen and in eval mode. It is slow
+(encode_steps generator passes) and only as good as G's range; `encode_by_optimization`
+tells the tasks so. It also works under torch.inference_mode (gradients are re-enabled
+locally for z only).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..config import spec
+from .base import Autoencoder, ModelOutput
+from .conv import _check_filters, check_image_input, conv_decoder, conv_encoder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """latent_dim: dimensions of z ~ N(0, I) (64); filters: channels of the stride-2 stages
+    of the discriminator, mirrored by the generator ((64, 128)); convs_per_stage: convs per
+    stage, extra ones stride 1 (1); dense: hidden Dense width before D's logit, 0 = none
+    (0); batchnorm: BN in G and in D after its first layer (true); leak: LeakyReLU slope
+    in D (0.2); label_smoothing: real targets are 1 − this for D (0.0, one-sided);
+    encode_steps: Adam steps of the latent recovery in encode() (100); encode_lr: its
+    step size in z units (0.05). Input: images C×H×W in [0, 1], H, W ≥ 2^len(filters).
+    Learning rate, epochs and batch size come from `train` (DCGAN: lr 2e-4, batch 128)."""
+
+    latent_dim: int = spec(64, ge=1)
+    filters: tuple[int, ...] = (64, 128)
+    convs_per_stage: int = spec(1, ge=1, le=4)
+    dense: int = spec(0, ge=0)
+    batchnorm: bool = True
+    leak: float = spec(0.2, ge=0, lt=1)
+    label_smoothing: float = spec(0.0, ge=0, lt=0.5)
+    encode_steps: int = spec(100, ge=0)
+    encode_lr: float = spec(0.05, gt=0)
+
+    def validate(self, key: str) -> None:
+        _check_filters(self.filters, key)
+
+
+class GAN(Autoencoder):
+    """decode = generator, sample = G(N(0, I)); forward's loss is the generator loss."""
+
+    has_prior = True
+    encode_by_optimization = True  # no amortised encoder: encode() optimises z per image
+    loss_units = "nats/sample (non-saturating G loss)"
+
+    def __init__(self, cfg: GANConfig, input_shape):
+        super().__init__(cfg, input_shape)
+        cfg.validate("model_args")
+        self.check_input(cfg, self.input_shape)
+        self.latent_dim = cfg.latent_dim
+        self.discriminator, sizes = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
+                                                 cfg.dense, 1, leak=cfg.leak, batchnorm=cfg.batchnorm)
+        self.generator = conv_decoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
+                                      cfg.latent_dim, sizes, batchnorm=cfg.batchnorm)
+
+    @classmethod
+    def check_input(cls, cfg, input_shape) -> None:
+        check_image_input(input_shape, 2 ** len(cfg.filters))
+
+    def decode(self, z):
+        return torch.sigmoid(self.generator(z))  # (B, C, H, W) in [0, 1]
+
+    def encode(self, x):
+        """Latent recovery: argmin_z ‖G(z) − x‖² by Adam from z = 0; (B, latent)."""
+        with torch.inference_mode(False), torch.enable_grad():
+            target = x.detach().clone()  # a normal tensor even if x is an inference tensor
+            z = torch.zeros(len(x), self.latent_dim, device=x.device, requires_grad=True)
+            opt = torch.optim.Adam([z], lr=self.cfg.encode_lr)
+            was_training = self.generator.training
+            self.generator.eval()  # BN running stats: each image's code is independent
+            try:
+                for _ in range(self.cfg.encode_steps):
+                    err = (self.decode(z) - target).pow(2).sum()  # images are independent
+                    (z.grad,) = torch.autograd.grad(err, z)
+                    opt.step()
+            finally:
+                self.generator.train(was_training)
+        return z.detach()
+
+    def _d(self, img):
+        return self.discriminator(img).squeeze(1)  # (B,) logits
+
+    def forward(self, x, y=None) -> ModelOutput:
+        """loss: generator loss on len(x) fresh samples; recon: G(encode(x)) (slow, detached)."""
+        z = torch.randn(len(x), self.latent_dim, device=x.device)
+        g_logit = self._d(self.decode(z))
+        loss = F.binary_cross_entropy_with_logits(g_logit, torch.ones_like(g_logit))
+        with torch.no_grad():
+            code = self.encode(x)
+            recon = self.decode(code)
+        mse = (recon - x).pow(2).flatten(1).mean(1).mean()
+        return ModelOutput(loss, recon, code, {"g_loss": loss.detach(), "recon_mse": mse.detach()})
+
+    # --- adversarial training ----------------------------------------------------------
+
+    def _step(self, xb, z, opt_d, opt_g, cfg, device) -> dict[str, torch.Tensor]:
+        from ..train import autocast
+
+        with autocast(device, cfg.bf16):
+            fake = self.decode(z)  # (B, C, H, W)
+            real_logit, fake_logit = self._d(xb), self._d(fake.detach())
+            real_t = torch.full_like(real_logit, 1.0 - self.cfg.label_smoothing)
+            d_loss = (F.binary_cross_entropy_with_logits(real_logit, real_t)
+                      + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self._clip(self.discriminator, cfg)
+        opt_d.step()
+        with autocast(device, cfg.bf16):
+            gen_logit = self._d(fake)
+            g_loss = F.binary_cross_entropy_with_logits(gen_logit, torch.ones_like(gen_logit))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()  # also fills D's grads; opt_d.zero_grad clears them next step
+        self._clip(self.generator, cfg)
+        opt_g.step()
+        return {"loss": g_loss.detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+                "d_real": torch.sigmoid(real_logit.detach()).mean(),
+                "d_fake": torch.sigmoid(fake_logit.detach()).mean()}
+
+    @staticmethod
+    def _clip(net, cfg) -> None:
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+
+    @torch.inference_mode()
+    def evaluate_gan(self, x, cfg, device, seed: int) -> dict[str, float]:
+        """D/G losses on real test images vs as many fakes from fixed z (eval mode)."""
+        from ..train import autocast
+
+        self.eval()
+        gen = torch.Generator(device=device).manual_seed(seed + 1)
+        sums: dict[str, torch.Tensor] = {}
+        for i in range(0, len(x), cfg.eval_batch_size):
+            xb = x[i:i + cfg.eval_batch_size].to(device)
+            z = torch.randn(len(xb), self.latent_dim, device=device, generator=gen)
+            with autocast(device, cfg.bf16):
+                r, f = self._d(xb).float(), self._d(self.decode(z)).float()
+            d_loss = (F.binary_cross_entropy_with_logits(r, torch.ones_like(r))
+                      + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+            g_loss = F.binary_cross_entropy_with_logits(f, torch.ones_like(f))
+            terms = {"loss": g_loss, "d_loss": d_loss, "g_loss": g_loss,
+                     "d_real": torch.sigmoid(r).mean(), "d_fake": torch.sigmoid(f).mean()}
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v.float() * len(xb)
+        return {k: v.item() / len(x) for k, v in sums.items()}
+
+    def custom_fit(self, *, x_train, x_test, cfg, device, y_train=None, y_test=None, seed: int = 0,
+                   name: str = "gan", on_epoch=None):
+        """Alternate one D step and one G step per batch for cfg.epochs; returns FitResult."""
+        from ..train import FitResult, _check_finite
+
+        self.to(device)
+        x_train = x_train.to(device)
+        betas = (0.5, 0.999)  # DCGAN
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas,
+                                 weight_decay=cfg.weight_decay)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas,
+                                 weight_decay=cfg.weight_decay)
+        perm_gen = torch.Generator().manual_seed(seed)
+        z_gen = torch.Generator(device=device).manual_seed(seed)
+        n, history, start = len(x_train), [], time.perf_counter()
+        train_m, test_m = {}, {}
+        for epoch in range(1, cfg.epochs + 1):
+            self.train()
+            sums: dict[str, torch.Tensor] = {}
+            perm = torch.randperm(n, generator=perm_gen).to(device)
+            for i in range(0, n, cfg.batch_size):
+                xb = x_train[perm[i:i + cfg.batch_size]]
+                z = torch.randn(len(xb), self.latent_dim, device=device, generator=z_gen)
+                for k, v in self._step(xb, z, opt_d, opt_g, cfg, device).items():
+                    sums[k] = sums.get(k, 0.0) + v.float() * len(xb)
+            train_m = {k: v.item() / n for k, v in sums.items()}  # one sync per epoch
+            _check_finite(train_m, name, epoch, "train")
+            test_m = self.evaluate_gan(x_test, cfg, device, seed)
+            _check_finite(test_m, name, epoch, "test")
+            row = {"epoch": epoch, **{f"train/{k}": v for k, v in train_m.items()},
+                   **{f"test/{k}": v for k, v in test_m.items()}}
+            history.append(row)
+            if on_epoch is not None:
+                on_epoch(epoch, row)
+            if epoch == 1 or epoch % max(1, cfg.epochs // 5) == 0:
+                log.info("%s: epoch %d/%d d_loss %.4g g_loss %.4g D(x) %.3f D(G(z)) %.3f", name, epoch,
+                         cfg.epochs, train_m["d_loss"], train_m["g_loss"], train_m["d_real"],
+                         train_m["d_fake"])
+        seconds = time.perf_counter() - start
+        self.eval()
+        return FitResult(cfg.epochs, seconds, n * cfg.epochs / max(seconds, 1e-9), train_m, test_m, history)

@@ -1,0 +1,323 @@
+"""Random-forest probe: how much class information survives the autoencoder?
+
+A RandomForestClassifier (sklearn, random_state set) is fitted on training ORIGINALS
+only (flattened, in the model's input space), then scored on
+- test originals (the forest's own accuracy: the yardstick),
+- test reconstructions (information the code keeps),
+- reconstructions of training samples (the same images it was fitted on),
+and the agreement rate between its labels for a test image and for its reconstruction.
+Generated samples (model.sample() where the model has a prior, else decoded draws of a
+GMM fitted to training codes, tasks.generative.CodeGMM) get the forest's predicted class
+histogram and mean max-probability: a forest that is sure about samples and spreads them
+over classes like the data suggests class-like samples.
+
+    result = run_probe(model, data, params.classify, n_jobs=1)
+    write_probe(result, paths.rf_metrics(v), paths.rf_plots(v))
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data.contract import Processed, from_model_output, to_model_input
+
+log = logging.getLogger("aelab")
+
+
+@dataclass
+class ProbeResult:
+    metrics: dict
+    class_names: list[str]
+    meta: dict  # the dataset's meta (kind, class names, standardization)
+    confusions: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name → (actual, predicted)
+    samples: np.ndarray | None = None  # (n, *shape) in data units for figures
+    sample_pred: np.ndarray | None = None  # (n,) predicted class index
+    sample_prob: np.ndarray | None = None  # (n,) max probability
+    test_points: np.ndarray | None = None  # (N, D) data units, points datasets only
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+
+def subset(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a random subset of size min(n, cap) (cap 0 = all)."""
+    if cap == 0 or cap >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=cap, replace=False))
+
+
+@torch.inference_mode()
+def batched(fn, x: torch.Tensor, device, batch: int = 500) -> torch.Tensor:
+    """fn over CPU tensor x in batches on `device`; CPU float32 result."""
+    outs = [fn(x[i:i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)]
+    return torch.cat(outs)
+
+
+def fit_forest(x: np.ndarray, y: np.ndarray, n_estimators: int, seed: int, n_jobs: int = 1):
+    """x: (N, F) features, y: (N,) int labels → fitted RandomForestClassifier."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    rf = RandomForestClassifier(n_estimators=n_estimators, random_state=seed, n_jobs=n_jobs)
+    return rf.fit(x, y)
+
+
+def generate(model, x_fit: torch.Tensor, n: int, components, seed: int, device) -> tuple[torch.Tensor, dict]:
+    """n samples (n, *shape) in model space and how they were made.
+
+    Prior models: decode N(0, I) (model.sample, seeded generator). Others: a GMM on the
+    codes of x_fit (BIC picks n_components; the task suite's CodeGMM so evaluate@ and
+    classify@ sample the same way)."""
+    if model.has_prior:
+        gen = torch.Generator(device=device).manual_seed(seed)
+        with torch.inference_mode():
+            x = model.sample(n, generator=gen).float().cpu()
+        return x, {"sampler": "prior"}
+    from .tasks.generative import CodeGMM
+
+    z = batched(model.encode, x_fit, device).numpy()  # (N, latent)
+    gmm = CodeGMM.fit(z, components, seed)
+    codes = torch.from_numpy(gmm.sample(n, seed))  # (n, latent)
+    x = batched(model.decode, codes, device)
+    return x, {"sampler": "gmm", "gmm_components": gmm.n_components, "gmm_fit_codes": len(z)}
+
+
+def _flat(x: torch.Tensor) -> np.ndarray:
+    return x.reshape(len(x), -1).numpy().astype(np.float32)  # (N, F)
+
+
+def _labels_ok(data: Processed) -> str:
+    """'' when the forest can be fitted, else the reason to skip."""
+    if (data.y_train < 0).all():
+        return "dataset has no labels (all −1)"
+    if len(np.unique(data.y_train[data.y_train >= 0])) < 2:
+        return "fewer than 2 classes among the training labels"
+    return ""
+
+
+def run_probe(model, data: Processed, cfg, *, device="cpu", n_jobs: int = 1,
+              name: str = "model") -> ProbeResult:
+    """Fit the forest and score originals, reconstructions and samples (see module doc)."""
+    device = torch.device(device)
+    model = model.to(device).eval()
+    names = list(data.meta.get("class_names") or [])
+    base = {"variant": name, "dataset": data.meta["name"], "kind": data.kind}
+    reason = _labels_ok(data)
+    if reason:
+        log.info("classify@%s: skipped: %s", name, reason)
+        return ProbeResult({**base, "skipped": reason}, names, data.meta)
+    rng = np.random.default_rng(cfg.seed)
+    tr = subset(len(data.x_train), cfg.max_train, rng)
+    tr = tr[data.y_train[tr] >= 0]
+    te = subset(len(data.x_test), cfg.max_test, rng)
+    te = te[data.y_test[te] >= 0]
+    x_tr, y_tr = to_model_input(data.x_train[tr], data.meta), data.y_train[tr]  # (N, *shape)
+    x_te, y_te = to_model_input(data.x_test[te], data.meta), data.y_test[te]
+    n_classes = int(max(y_tr.max(), y_te.max())) + 1
+    names = names if len(names) >= n_classes else [str(i) for i in range(n_classes)]
+    log.info("classify@%s: forest of %d trees on %d originals (%d features)", name,
+             cfg.n_estimators, len(tr), x_tr[0].numel())
+    rf = fit_forest(_flat(x_tr), y_tr, cfg.n_estimators, cfg.seed, n_jobs)
+    m = {**base, "n_fit": len(tr), "n_test": len(te), "n_estimators": cfg.n_estimators,
+         "chance_accuracy": float(np.bincount(y_te).max() / len(y_te))}
+    pred_te = rf.predict(_flat(x_te))
+    acc = {"test_originals": float((pred_te == y_te).mean())}
+    res = ProbeResult(m, names, data.meta, {"test_originals": (y_te, pred_te)})
+    m["mean_max_prob"] = {"test_originals": float(rf.predict_proba(_flat(x_te)).max(1).mean())}
+    if getattr(model, "has_encoder", True):
+        _score_reconstructions(model, rf, x_tr, y_tr, x_te, y_te, pred_te, device, acc, res, rng)
+    else:
+        m["skipped"] = {"reconstructions": "model has no encoder"}
+    m["accuracy"] = acc
+    _score_samples(model, rf, x_tr, cfg, device, res, names)
+    if data.kind == "points":
+        res.test_points = from_model_output(x_te, data.meta)
+    log.info("classify@%s: accuracy %s", name, {k: round(v, 4) for k, v in acc.items()})
+    return res
+
+
+def _score_reconstructions(model, rf, x_tr, y_tr, x_te, y_te, pred_te, device, acc, res, rng):
+    r_te = batched(model.reconstruct, x_te, device)  # (N_test, *shape)
+    pred_r = rf.predict(_flat(r_te))
+    acc["test_reconstructions"] = float((pred_r == y_te).mean())
+    res.metrics["agreement_test"] = float((pred_r == pred_te).mean())  # same label for x and x̂
+    res.metrics["mean_max_prob"]["test_reconstructions"] = float(rf.predict_proba(_flat(r_te)).max(1).mean())
+    # train reconstructions: at most as many as test images (the forest has seen the originals)
+    idx = subset(len(x_tr), len(x_te), rng)
+    r_tr = batched(model.reconstruct, x_tr[idx], device)
+    acc["train_originals"] = float((rf.predict(_flat(x_tr[idx])) == y_tr[idx]).mean())
+    acc["train_reconstructions"] = float((rf.predict(_flat(r_tr)) == y_tr[idx]).mean())
+    res.confusions["test_reconstructions"] = (y_te, pred_r)
+
+
+def _score_samples(model, rf, x_tr, cfg, device, res: ProbeResult, names):
+    x, info = generate(model, x_tr, cfg.n_samples, cfg.gmm_components, cfg.seed, device)
+    prob = rf.predict_proba(_flat(x))  # (n, n_fitted_classes)
+    pred = rf.classes_[prob.argmax(1)]
+    hist = np.bincount(pred, minlength=len(names)) / len(pred)
+    res.metrics["samples"] = {
+        **info, "n": len(x), "mean_max_prob": float(prob.max(1).mean()),
+        "class_fraction": {names[i]: float(hist[i]) for i in range(len(names))},
+        "top_class_fraction": float(hist.max()),
+        "classes_seen": int((hist > 0).sum()),
+    }
+    res.samples = x.numpy()  # model space: images in [0, 1], points standardized
+    res.sample_pred, res.sample_prob = pred, prob.max(1)
+
+
+# ---- outputs ----
+
+def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path) -> None:
+    """metrics JSON; plots dir: confusion_<split>.csv (DVC confusion plots), PNG figures."""
+    from .io import write_json
+
+    plots_dir = Path(plots_dir)
+    shutil.rmtree(plots_dir, ignore_errors=True)
+    plots_dir.mkdir(parents=True)
+    if "skipped" in res.metrics and "accuracy" not in res.metrics:
+        _note_figure(plots_dir / "skipped.png", f"classify skipped: {res.metrics['skipped']}")
+    else:
+        for split, (actual, pred) in res.confusions.items():
+            _write_confusion_csv(plots_dir / f"confusion_{split}.csv", actual, pred, res.class_names)
+        _confusion_figure(res, plots_dir / "confusion.png")
+        _samples_figure(res, plots_dir / "samples.png")
+    write_json(metrics_path, rounded(res.metrics))
+
+
+def rounded(d, digits: int = 6):
+    """Floats to `digits` significant digits, recursively (readable metrics files)."""
+    if isinstance(d, dict):
+        return {k: rounded(v, digits) for k, v in d.items()}
+    if isinstance(d, (list, tuple)):
+        return [rounded(v, digits) for v in d]
+    if isinstance(d, float):
+        return float(f"{d:.{digits}g}")
+    return d
+
+
+def _write_confusion_csv(path: Path, actual, pred, names) -> None:
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["actual", "predicted"])
+        w.writerows([names[a], names[p]] for a, p in zip(actual, pred))
+
+
+def _style():
+    from .tasks.common import set_style
+
+    set_style()
+
+
+def _note_figure(path: Path, text: str) -> None:
+    import matplotlib.pyplot as plt
+
+    from .io import save_figure
+
+    _style()
+    fig, ax = plt.subplots(figsize=(6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
+    save_figure(fig, path)
+
+
+def _confusion_figure(res: ProbeResult, path: Path) -> None:
+    """Row-normalised confusion matrices (recall per true class), side by side."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix
+
+    from .io import save_figure
+
+    _style()
+    k = len(res.class_names)
+    fig, axes = plt.subplots(1, len(res.confusions), figsize=(5.5 * len(res.confusions), 4.8),
+                             squeeze=False)
+    for ax, (split, (actual, pred)) in zip(axes[0], res.confusions.items()):
+        cm = confusion_matrix(actual, pred, labels=range(k), normalize="true")
+        acc = float((actual == pred).mean())
+        sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=k <= 10, fmt=".2f",
+                    xticklabels=res.class_names, yticklabels=res.class_names, cbar=split == list(res.confusions)[-1],
+                    annot_kws={"fontsize": 7})
+        ax.set(xlabel="predicted", ylabel="actual", title=f"{split.replace('_', ' ')} — accuracy {acc:.3f}")
+    fig.suptitle(f"Random forest on {res.metrics['variant']}: confusion (row-normalised)")
+    save_figure(fig, path)
+
+
+def _samples_figure(res: ProbeResult, path: Path) -> None:
+    """Generated samples with the forest's label; right: predicted class histogram."""
+    import matplotlib.pyplot as plt
+
+    from .io import save_figure
+
+    _style()
+    s = res.metrics["samples"]
+    n_show = min(res.metrics["samples"]["n"], 20)
+    height = 1.4 * int(np.ceil(n_show / 10)) + 1.6 if res.kind == "image" else 4.5
+    fig = plt.figure(figsize=(12, max(height, 0.3 * len(res.class_names) + 1.5)))
+    gs = fig.add_gridspec(1, 2, width_ratios=[2.2, 1])
+    how = "prior N(0, I)" if s["sampler"] == "prior" else f"{s.get('gmm_components')}-component GMM on train codes"
+    if res.kind == "image":
+        _image_panel(fig, gs[0], res, n_show)
+    else:
+        ax = fig.add_subplot(gs[0])
+        pts = from_model_output(res.samples, res.meta)  # (n, D) data units
+        if res.test_points is not None:
+            ax.scatter(*res.test_points.T, s=5, c="0.8", label="test originals")
+        for c in np.unique(res.sample_pred):
+            sel = res.sample_pred == c
+            ax.scatter(*pts[sel].T, s=6, label=f"sample → {res.class_names[c]}")
+        ax.set(xlabel="x₁", ylabel="x₂", title="generated points, coloured by the forest's label")
+        ax.legend(fontsize=8)
+    ax = fig.add_subplot(gs[1])
+    frac = list(s["class_fraction"].values())
+    ax.barh(range(len(frac)), frac, color="tab:blue")
+    ax.set_yticks(range(len(frac)), res.class_names)  # positions: names like "0" stay labels
+    ax.invert_yaxis()
+    ax.set(xlabel="fraction of samples", title=f"predicted classes (mean max-p {s['mean_max_prob']:.2f})")
+    fig.suptitle(f"{res.metrics['variant']}: {s['n']} samples from the {how}")
+    save_figure(fig, path)
+
+
+def _image_panel(fig, cell, res: ProbeResult, n_show: int) -> None:
+    cols = min(10, n_show)
+    rows = int(np.ceil(n_show / cols))
+    sub = cell.subgridspec(rows, cols, wspace=0.05, hspace=0.45)
+    for i in range(n_show):
+        ax = fig.add_subplot(sub[i // cols, i % cols])
+        img = np.clip(res.samples[i], 0, 1)  # (C, H, W)
+        ax.imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"{res.class_names[res.sample_pred[i]][:8]}\n{res.sample_prob[i]:.2f}", fontsize=7)
+        ax.axis("off")
+
+
+# ---- the classify@<variant> stage ----
+
+def classify_variant(params, name: str) -> dict:
+    """classify@<name>: metrics/rf/<name>.json and plots/rf/<name>/ from the trained model."""
+    from . import paths
+    from .checkpoint import load_checkpoint
+    from .data.contract import load_processed
+    from .errors import AelabError
+    from .runtime import configure_torch, thread_count
+
+    v = params.variant(name)
+    device = configure_torch(params.runtime.threads, params.runtime.device)
+    data = load_processed(paths.processed(v.dataset))
+    model, state = load_checkpoint(paths.model_file(name), device)
+    if state.get("dataset") != v.dataset:
+        raise AelabError(f"classify@{name}: {paths.model_file(name)} was trained on "
+                         f"{state.get('dataset')!r}, params say {v.dataset!r}; retrain it")
+    res = run_probe(model, data, params.classify, device=device, name=name,
+                    n_jobs=thread_count(params.runtime.threads))
+    res.metrics["model"] = v.model
+    write_probe(res, paths.rf_metrics(name), paths.rf_plots(name))
+    return res.metrics

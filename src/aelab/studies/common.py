@@ -1,0 +1,72 @@
+"""What the study stages share: setup, variant checks, statistics over repeats, output dirs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .. import paths
+from ..errors import ConfigError
+
+log = logging.getLogger("aelab")
+
+
+def setup(params):
+    """Threads (studies.threads, AELAB_THREADS overrides), seeds, the figure style; → device."""
+    from ..runtime import configure_torch, seed_everything
+    from ..tasks.common import set_style
+
+    device = configure_torch(params.studies.threads, params.runtime.device)
+    seed_everything(params.seed)
+    set_style()
+    return device
+
+
+def check_variant(params, name: str, key: str, dataset: str | None = None):
+    """The resolved variant `name`, or a ConfigError naming the study's key `key`."""
+    if name not in params.variants:
+        raise ConfigError(key, f"unknown variant {name!r}; choose from {sorted(params.variants)}")
+    v = params.variant(name)
+    if dataset is not None and v.dataset != dataset:
+        raise ConfigError(key, f"variant {name!r} is trained on {v.dataset!r}, this study needs {dataset!r}")
+    return v
+
+
+def load_variant_model(name: str, device):
+    """(model in eval mode, checkpoint record) of a trained variant."""
+    from ..checkpoint import load_checkpoint
+    from ..errors import AelabError
+
+    path = paths.model_file(name)
+    if not path.exists():
+        raise AelabError(f"{path} not found; run `dvc repro train@{name}` first")
+    return load_checkpoint(path, device)
+
+
+def stats(values) -> dict:
+    """mean/std (population)/min/max/n of a list of numbers."""
+    a = np.asarray(values, dtype=np.float64)
+    return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()),
+            "max": float(a.max()), "n": int(a.size)}
+
+
+def fresh_dir(path: Path) -> Path:
+    """An empty plots directory (DVC removes outs before a run; a manual run may not)."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def outputs(study: str) -> tuple[Path, Path]:
+    """(metrics file, empty plots dir) of study `study`."""
+    return paths.study_metrics(study), fresh_dir(paths.study_plots(study))
+
+
+def write_metrics(path: Path, metrics: dict) -> None:
+    from ..io import write_json
+    from ..probe import rounded
+
+    write_json(path, rounded(metrics))

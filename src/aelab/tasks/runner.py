@@ -1,0 +1,111 @@
+"""evaluate@<variant>: run every applicable task; write one flat metrics JSON and the figures.
+
+metrics/eval/<variant>.json holds `<task>.<key>` entries (e.g. reconstruct.test.mse_per_pixel,
+denoise.gauss_0.3.mse_recon), a few identifying strings (variant, model, dataset, kind),
+seconds.<task>, and `skipped`: {task or task.part: reason} — nothing is skipped silently.
+Figures go to plots/eval/<variant>/<task>*.png.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+
+from .. import paths
+from ..errors import AelabError
+from . import TASKS, ood_choice
+
+log = logging.getLogger("aelab")
+
+
+def _load_ood(params, dataset: str):
+    """(Processed or None, its name, the reason when None)."""
+    from ..data.contract import load_processed
+
+    name, reason = ood_choice(params, dataset)
+    if name is None:
+        return None, None, reason
+    path = paths.processed(name)
+    if not path.exists():
+        return None, name, f"{path} not found (run preprocess@{name})"
+    return load_processed(path), name, ""
+
+
+def _check_inputs(name: str, v, state: dict, data) -> None:
+    if state.get("dataset") != v.dataset:
+        raise AelabError(f"evaluate@{name}: {paths.model_file(name)} was trained on "
+                         f"{state.get('dataset')!r}, params say {v.dataset!r}; retrain it")
+    if tuple(state["input_shape"]) != data.sample_shape:
+        raise AelabError(f"evaluate@{name}: model input shape {tuple(state['input_shape'])} != "
+                         f"data shape {data.sample_shape}; retrain it")
+
+
+def tidy(metrics: dict, label: str) -> dict:
+    """Round floats to 6 significant digits; refuse NaN/inf, naming the key."""
+    out = {}
+    for k, v in metrics.items():
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise AelabError(f"{label}: metric {k!r} is {v}; not writing metrics")
+            v = float(f"{v:.6g}")
+        out[k] = v
+    return out
+
+
+def run_tasks(ctx, label: str) -> tuple[dict, dict]:
+    """Run every task that applies; returns (flat metrics, skipped {task: reason})."""
+    from .common import TaskSkipped
+
+    metrics, skipped, seconds = {}, {}, {}
+    for task in TASKS.values():
+        ok, why = task.applies(ctx.model, ctx.data)
+        if not ok:
+            skipped[task.name] = why
+            continue
+        start = time.perf_counter()
+        try:
+            result = task.run(ctx)
+        except TaskSkipped as err:
+            skipped[task.name] = str(err)
+            continue
+        seconds[task.name] = time.perf_counter() - start
+        metrics.update({f"{task.name}.{k}": v for k, v in result.items()})
+        log.info("%s: %s done in %.1f s", label, task.name, seconds[task.name])
+    skipped.update(ctx.skipped)
+    metrics.update({f"seconds.{k}": round(v, 2) for k, v in seconds.items()})
+    return metrics, skipped
+
+
+def evaluate_variant(params, name: str) -> dict:
+    """Evaluate models/<name>.pt on data/processed/<dataset>.npz; returns the metrics written."""
+    from ..checkpoint import load_checkpoint
+    from ..data.contract import load_processed
+    from ..io import write_json
+    from ..runtime import configure_torch, seed_everything
+    from .common import make_context
+
+    label, v, p = f"evaluate@{name}", params.variant(name), params.evaluate
+    start = time.perf_counter()
+    device = configure_torch(params.runtime.threads, params.runtime.device)
+    seed_everything(p.seed)  # the global stream feeds the posterior sampling of VAEs
+    for path in (paths.model_file(name), paths.processed(v.dataset)):
+        if not path.exists():
+            raise AelabError(f"{label}: {path} not found; run `dvc repro {label}` to build it")
+    model, state = load_checkpoint(paths.model_file(name), device)
+    data = load_processed(paths.processed(v.dataset))
+    _check_inputs(name, v, state, data)
+    ood, ood_name, ood_reason = (_load_ood(params, v.dataset) if data.kind == "image"
+                                 else (None, None, "point data"))
+    plots = paths.eval_plots(name)
+    shutil.rmtree(plots, ignore_errors=True)  # no stale figures from tasks that now skip
+    ctx = make_context(model, data, p, plots, device, ood, ood_name, ood_reason or "no OOD data")
+    metrics, skipped = run_tasks(ctx, label)
+    metrics = {"variant": name, "model": v.model, "dataset": v.dataset, "kind": data.kind,
+               **metrics, "seconds.total": round(time.perf_counter() - start, 2)}
+    metrics = {**tidy(metrics, label), "skipped": skipped}
+    write_json(paths.eval_metrics(name), metrics)
+    log.info("%s: %d metrics, %d tasks skipped (%s), %.1f s", label, len(metrics) - 1, len(skipped),
+             ", ".join(sorted(skipped)) or "none", metrics["seconds.total"])
+    return metrics
