@@ -34,8 +34,11 @@ def has_encoder(model) -> bool:
 
 
 def needs(kind: str | None = None, encoder: bool = False, sampler: bool = False,
-          extras: bool = False) -> Callable:
-    """An applies(model, data) check from requirements; the reason names the first unmet one."""
+          extras: bool = False, amortized: bool = False) -> Callable:
+    """An applies(model, data) check from requirements; the reason names the first unmet one.
+
+    amortized: the encoder must be a network, not a per-image optimisation of z (a GAN's
+    encode()), which is deterministic and costs encode_steps generator passes per image."""
 
     def applies(model, data) -> tuple[bool, str]:
         name = type(model).__name__
@@ -43,6 +46,9 @@ def needs(kind: str | None = None, encoder: bool = False, sampler: bool = False,
             return False, f"needs {kind} data; {data.meta.get('name', '?')} holds {data.kind}"
         if encoder and not has_encoder(model):
             return False, f"{name} has no encoder"
+        if amortized and getattr(model, "encode_by_optimization", False):
+            return False, (f"{name}.encode() optimises z per image (deterministic, so the "
+                           "spread is 0 by construction, and slow)")
         if sampler and not (model.has_prior or has_encoder(model)):
             return False, f"{name} has neither a prior nor an encoder to fit a code sampler to"
         if extras and not any(k.startswith("x_") for k in data.extras):
@@ -67,11 +73,11 @@ TASKS: dict[str, Task] = {t.name: t for t in [
          "decoded straight lines between two codes"),
     Task("latent", "latent:run_latent", needs(encoder=True),
          "codes by label (scatter/histogram/PCA), silhouette, kNN accuracy"),
-    Task("consistency", "recon:run_consistency", needs(encoder=True),
+    Task("consistency", "recon:run_consistency", needs(encoder=True, amortized=True),
          "per-pixel std across K sampled reconstructions of the same inputs"),
     Task("points_reconstruct", "points:run_points_reconstruct", needs("points", encoder=True),
          "reconstructed vs original points, MSE per coordinate"),
-    Task("points_generate", "points:run_points_generate", needs("points", sampler=True),
+    Task("points_generate", "points:run_points_generate", needs("points", encoder=True),
          "points sampled through the decoder: MMD² and Chamfer distance to test points"),
     Task("points_heldout", "points:run_points_heldout", needs("points", encoder=True, extras=True),
          "reconstruction MSE on every extra held-out test set (no retraining)"),

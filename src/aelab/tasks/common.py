@@ -64,6 +64,11 @@ class Context:
         return self.plots / f"{name}.png"
 
 
+def optimizes_codes(model) -> bool:
+    """True for a model whose encode() searches z by optimisation (a GAN): slow per image."""
+    return bool(getattr(model, "encode_by_optimization", False))
+
+
 def subset(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of a random subset of size min(n, cap) (cap 0 = all)."""
     if cap == 0 or cap >= n:
@@ -78,8 +83,12 @@ def make_context(model: Autoencoder, data: Processed, params: EvaluateParams, pl
     set_style()
     device = torch.device(device)
     rng = np.random.default_rng(params.seed)
-    te = subset(len(data.x_test), params.max_test, rng)
-    tr = subset(len(data.x_train), params.max_train, rng)
+    cap_test, cap_train = params.max_test, params.max_train
+    if optimizes_codes(model):  # every encode() runs an optimisation: keep the sets small
+        cap_test = min(cap_test or params.max_optimized, params.max_optimized)
+        cap_train = min(cap_train or params.max_optimized, params.max_optimized)
+    te = subset(len(data.x_test), cap_test, rng)
+    tr = subset(len(data.x_train), cap_train, rng)
     plots = Path(plots)
     plots.mkdir(parents=True, exist_ok=True)
     return Context(model.to(device).eval(), data, params, plots, device,
@@ -99,6 +108,17 @@ def batched(ctx: Context, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.T
 
 def encode(ctx: Context, x: torch.Tensor) -> torch.Tensor:
     return batched(ctx, ctx.model.encode, x)  # (N, latent)
+
+
+@torch.inference_mode()
+def prior_samples(ctx: Context, n: int, task: str) -> torch.Tensor:
+    """(n, *shape) from model.sample — N(0, I) through the decoder, or the model's own
+    sampler (an RBM's Gibbs chain). A CPU generator seeds it; on other devices the
+    global stream is seeded instead (a CPU generator cannot drive CUDA sampling)."""
+    if ctx.device.type == "cpu":
+        return ctx.model.sample(n, generator=ctx.generator(task)).float().cpu()
+    torch.manual_seed(ctx.seed(task))
+    return ctx.model.sample(n).float().cpu()
 
 
 def codes(ctx: Context, split: str) -> torch.Tensor:

@@ -29,6 +29,8 @@ class EvaluateParams:
       max_test [1000]: test samples used per task (a fixed random subset; 0 = all).
       max_train [2000]: training samples used for the train error, the GMM sampler and
         the kNN probe (0 = all).
+      max_optimized [24]: the cap on both for a model whose encode() optimises z per
+        image (a GAN's latent recovery costs encode_steps generator passes per image).
       batch_size [500]: samples per forward pass (evaluation runs under inference_mode).
       n_show [10]: images per row in the reconstruction/denoising/inpainting panels.
     denoise
@@ -66,6 +68,7 @@ class EvaluateParams:
     seed: int = spec(0, ge=0)
     max_test: int = spec(1000, ge=0)
     max_train: int = spec(2000, ge=0)
+    max_optimized: int = spec(24, ge=1)
     batch_size: int = spec(500, ge=1)
     n_show: int = spec(10, ge=1, le=64)
     noise_sigmas: tuple[float, ...] = spec((0.1, 0.3, 0.5))

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from .common import Context, image_rows_figure, mean, mse_per_sample, reconstruct, save
+from .common import (Context, image_rows_figure, mean, mse_per_sample, optimizes_codes, reconstruct,
+                     save)
 
 
 def gaussian(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
@@ -92,7 +93,7 @@ def inpaint(ctx: Context, x: torch.Tensor, keep: torch.Tensor, fill: torch.Tenso
     the decoder only has to explain the hole (a projection onto the model's manifold)."""
     masked = keep * x + (1 - keep) * fill  # (N, C, H, W)
     recon = reconstruct(ctx, masked)
-    if passes <= 1:
+    if passes == 0:
         return masked, recon, None
     cur = keep * x + (1 - keep) * recon
     for _ in range(passes - 1):
@@ -119,10 +120,14 @@ def run_inpaint(ctx: Context) -> dict:
     fill = ctx.x_train.mean(0, keepdim=True)  # (1, C, H, W) per-pixel training mean
     out, n = {}, min(p.n_show, len(x))
     rows, labels = [x[:n]], ["original"]
-    if p.inpaint_passes == 0:
+    passes = p.inpaint_passes
+    if passes == 0:
         ctx.skip("inpaint.iterative", "inpaint_passes is 0")
+    elif optimizes_codes(ctx.model):
+        passes = 0
+        ctx.skip("inpaint.iterative", "encode() optimises z per image: one pass only (cost)")
     for key, label, keep, sizes in _masks(ctx):
-        masked, recon, iterated = inpaint(ctx, x, keep, fill, p.inpaint_passes)
+        masked, recon, iterated = inpaint(ctx, x, keep, fill, passes)
         hole = 1 - keep
         out.update({f"{key}.{k}": v for k, v in sizes.items()})
         out[f"{key}.mse_hole_recon"] = mean(mse_per_sample(recon, x, hole))
@@ -132,9 +137,9 @@ def run_inpaint(ctx: Context) -> dict:
         if iterated is not None:
             out[f"{key}.mse_hole_iterative"] = mean(mse_per_sample(iterated, x, hole))
             rows.append(iterated[:n])
-            labels.append(f"→ {p.inpaint_passes} passes")
-    if p.inpaint_passes:
-        out["iterative_passes"] = p.inpaint_passes
+            labels.append(f"→ {passes} passes")
+    if passes:
+        out["iterative_passes"] = passes
     save(ctx, image_rows_figure(rows, labels, "Inpainting: masked inputs and their reconstructions"),
          "inpaint")
     _inpaint_curve(ctx, out)

@@ -1,6 +1,7 @@
 """generate and interpolate, and the code samplers they share.
 
-A model with a prior (VAE/MMD/GAN) is sampled from N(0, I). A plain autoencoder has no
+A model with a prior (VAE/MMD/GAN; an RBM's Gibbs chain) is sampled by its own
+model.sample(), i.e. N(0, I) through the decoder. A plain autoencoder has no
 prior, so codes come from a Gaussian mixture fitted to its training codes (sklearn,
 full covariance, n_components chosen by BIC among evaluate.gmm_components, random_state
 set); `generate.sampler` records which one made the grid.
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .common import Context, codes, decode, encode, has_encoder, image_rows_figure, mean, save
+from .common import (Context, codes, decode, encode, has_encoder, image_rows_figure, mean,
+                     optimizes_codes, prior_samples, save)
 
 
 @dataclass
@@ -51,33 +53,35 @@ class CodeGMM:
         return z.astype(np.float32)
 
 
-def sample_codes(ctx: Context, n: int, task: str) -> tuple[torch.Tensor, dict, CodeGMM | None]:
-    """(codes (n, latent), metrics naming the sampler, the GMM when one was fitted)."""
-    model = ctx.model
-    if model.has_prior:
-        z = torch.randn(n, model.latent_dim, generator=ctx.generator(task))
-        return z, {"sampler": "prior"}, None
+def fit_code_gmm(ctx: Context, task: str) -> tuple[CodeGMM, dict]:
+    """The GMM over training codes and the metrics that describe it."""
     z_train = codes(ctx, "train").numpy()  # (N_train, latent)
     gmm = CodeGMM.fit(z_train, ctx.params.gmm_components, ctx.seed(task))
-    info = {"sampler": "gmm", "gmm_components": gmm.n_components,
-            "gmm_bic": gmm.bic[gmm.n_components], "gmm_fit_codes": len(z_train)}
-    return torch.from_numpy(gmm.sample(n, ctx.seed(task))), info, gmm
+    return gmm, {"sampler": "gmm", "gmm_components": gmm.n_components,
+                 "gmm_bic": gmm.bic[gmm.n_components], "gmm_fit_codes": len(z_train)}
+
+
+def generate_samples(ctx: Context, n: int, task: str) -> tuple[torch.Tensor, dict, CodeGMM | None]:
+    """(n decoded samples (n, *shape), metrics naming the sampler, the GMM if one was fitted)."""
+    if ctx.model.has_prior:
+        return prior_samples(ctx, n, task), {"sampler": "prior"}, None
+    gmm, info = fit_code_gmm(ctx, task)
+    return decode(ctx, torch.from_numpy(gmm.sample(n, ctx.seed(task)))), info, gmm
 
 
 def run_generate(ctx: Context) -> dict:
     n = ctx.params.n_samples
-    z, out, _ = sample_codes(ctx, n, "generate")
-    x = decode(ctx, z)  # (n, C, H, W)
+    x, out, _ = generate_samples(ctx, n, "generate")  # (n, C, H, W)
     # distance to the closest training image: ~0 means copying, large means off-manifold
     d2 = torch.cdist(x.flatten(1), ctx.x_train.flatten(1)).pow(2).amin(1) / x[0].numel()
     out.update({"n_samples": n, "nearest_train_mse_per_pixel": mean(d2)})
-    how = ("the prior N(0, I)" if out["sampler"] == "prior" else
+    how = ("the model's prior" if out["sampler"] == "prior" else
            f"a {out['gmm_components']}-component GMM fitted to training codes")
     per_row = min(10, n)
     padded = torch.cat([x, torch.ones(-n % per_row, *x.shape[1:])])  # white tiles fill the last row
     rows = list(padded.split(per_row))
     fig = image_rows_figure(rows, [f"samples {i * per_row + 1}–{min(n, (i + 1) * per_row)}"
-                                   for i in range(len(rows))], f"{n} samples decoded from {how}")
+                                   for i in range(len(rows))], f"{n} samples drawn from {how}")
     save(ctx, fig, "generate")
     if ctx.model.latent_dim == 2:
         out["latent_grid"] = _latent_grid(ctx)
@@ -86,21 +90,27 @@ def run_generate(ctx: Context) -> dict:
     return out
 
 
+def amortized_encoder(model) -> bool:
+    """An encoder network (not none, not a per-image optimisation)."""
+    return has_encoder(model) and not optimizes_codes(model)
+
+
 def _latent_grid(ctx: Context) -> str:
     """Decode a side×side grid of 2-D codes (as in the Keras VAE example's plot_latent_space):
-    Gaussian quantiles 5–95% for a prior, else the 1st–99th percentile range of train codes."""
+    the 1st–99th percentile range of train codes, or Gaussian quantiles 5–95% for a model
+    without an encoder network (a GAN)."""
     import matplotlib.pyplot as plt
     from scipy.stats import norm
     from torchvision.utils import make_grid
 
     side = ctx.params.latent_grid_side
-    if ctx.model.has_prior:
-        axes = [norm.ppf(np.linspace(0.05, 0.95, side))] * 2
-        source = "prior quantiles 5-95%"
-    else:
+    if amortized_encoder(ctx.model):
         z_train = codes(ctx, "train").numpy()  # (N_train, 2)
         axes = [np.linspace(*np.percentile(z_train[:, d], [1, 99]), side) for d in range(2)]
         source = "train code range 1-99th percentile"
+    else:
+        axes = [norm.ppf(np.linspace(0.05, 0.95, side))] * 2
+        source = "N(0, 1) quantiles 5-95%"
     z1, z0 = np.meshgrid(axes[1][::-1], axes[0], indexing="ij")  # rows: z[1] descending
     z = torch.tensor(np.stack([z0.ravel(), z1.ravel()], 1), dtype=torch.float32)
     imgs = decode(ctx, z).clamp(0, 1)  # (side², C, H, W)
@@ -119,10 +129,10 @@ def _latent_grid(ctx: Context) -> str:
 
 def run_interpolate(ctx: Context) -> dict:
     """Decode along straight lines between two codes: of test images when the model has an
-    encoder, of prior draws otherwise (a GAN)."""
+    encoder network, of N(0, I) draws otherwise (a GAN)."""
     p = ctx.params
     t = torch.linspace(0, 1, p.interpolate_steps)  # (T,)
-    if has_encoder(ctx.model):
+    if amortized_encoder(ctx.model):
         pick = ctx.rng("interpolate").choice(len(ctx.x_test), 2 * p.interpolate_pairs,
                                              replace=len(ctx.x_test) < 2 * p.interpolate_pairs)
         ends = ctx.x_test[torch.from_numpy(pick)]  # (2P, C, H, W)

@@ -16,8 +16,8 @@ import torch
 
 from ..data.contract import from_model_output, to_model_input
 from ..losses import mmd2
-from .common import Context, codes, decode, mean, mse_per_sample, reconstruct, save, subset
-from .generative import sample_codes
+from .common import Context, codes, mean, mse_per_sample, reconstruct, save, subset
+from .generative import generate_samples
 
 
 def _errors(ctx: Context, x: torch.Tensor) -> dict:
@@ -55,8 +55,7 @@ def chamfer(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def run_points_generate(ctx: Context) -> dict:
     n = ctx.params.n_generate_points
-    z, out, gmm = sample_codes(ctx, n, "points_generate")
-    gen = decode(ctx, z)  # (n, D) standardized
+    gen, out, gmm = generate_samples(ctx, n, "points_generate")  # (n, D) standardized
     bw = ctx.params.mmd_bandwidths
     ref = ctx.x_train[:len(ctx.x_test)]
     data = lambda t: torch.from_numpy(from_model_output(t, ctx.meta))  # noqa: E731
@@ -67,30 +66,15 @@ def run_points_generate(ctx: Context) -> dict:
         "chamfer": chamfer(data(gen), data(ctx.x_test)),
         "chamfer_train_vs_test": chamfer(data(ref), data(ctx.x_test)),
     })
-    _generate_figure(ctx, z, gen, gmm, out)
+    _generate_figure(ctx, gen, gmm, out)
     return out
 
 
-def _generate_figure(ctx: Context, z: torch.Tensor, gen: torch.Tensor, gmm, out: dict) -> None:
+def _generate_figure(ctx: Context, gen: torch.Tensor, gmm, out: dict) -> None:
     import matplotlib.pyplot as plt
-    from scipy.stats import norm
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
-    sampler = "N(0, I) prior" if gmm is None else f"{gmm.n_components}-component GMM"
-    z_train = codes(ctx, "train").numpy() if gmm is not None or ctx.model.latent_dim == 1 else None
-    if ctx.model.latent_dim == 1:
-        left.hist(z_train[:, 0], bins=50, density=True, alpha=0.5, label="train codes")
-        grid = np.linspace(*left.get_xlim(), 400)
-        dens = norm.pdf(grid) if gmm is None else np.exp(gmm.gmm.score_samples(grid[:, None]))
-        left.plot(grid, dens, "k-", label=f"{sampler} density")
-        left.set(xlabel="code z", ylabel="density")
-    else:
-        if z_train is not None:
-            left.scatter(z_train[:, 0], z_train[:, 1], s=5, alpha=0.4, label="train codes")
-        left.scatter(z[:, 0], z[:, 1], s=5, alpha=0.4, c="tab:red", label=f"sampled ({sampler})")
-        left.set(xlabel="z[0]", ylabel="z[1]")
-    left.set_title("Codes and the sampler")
-    left.legend()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    _codes_panel(ctx, left, gmm)
     t, g = from_model_output(ctx.x_test, ctx.meta), from_model_output(gen, ctx.meta)
     right.scatter(t[:, 0], t[:, 1], s=6, c="0.55", label="test points")
     right.scatter(g[:, 0], g[:, 1], s=6, c="tab:red", alpha=0.6, label="decoded samples")
@@ -98,6 +82,29 @@ def _generate_figure(ctx: Context, z: torch.Tensor, gen: torch.Tensor, gmm, out:
               f"(floor {out['mmd2_train_vs_test']:.4f}), Chamfer {out['chamfer']:.3f}")
     right.legend()
     save(ctx, fig, "points_generate")
+
+
+def _codes_panel(ctx: Context, ax, gmm) -> None:
+    """Training codes against the sampler: the GMM fitted to them, or the N(0, I) prior."""
+    from scipy.stats import norm
+
+    sampler = "N(0, I) prior" if gmm is None else f"{gmm.n_components}-component GMM"
+    z_train = codes(ctx, "train").numpy()  # (N_train, latent)
+    if z_train.shape[1] == 1:
+        ax.hist(z_train[:, 0], bins=50, density=True, alpha=0.5, label="train codes")
+        grid = np.linspace(*ax.get_xlim(), 400)
+        dens = norm.pdf(grid) if gmm is None else np.exp(gmm.gmm.score_samples(grid[:, None]))
+        ax.plot(grid, dens, "k-", label=f"{sampler} density")
+        ax.set(xlabel="code z", ylabel="density")
+    else:
+        # codes drawn from the sampler, for display only (the same distribution the points used)
+        drawn = (ctx.rng("points_codes").standard_normal((len(z_train), z_train.shape[1])) if gmm is None
+                 else gmm.sample(len(z_train), ctx.seed("points_codes")))
+        ax.scatter(z_train[:, 0], z_train[:, 1], s=5, alpha=0.4, label="train codes")
+        ax.scatter(drawn[:, 0], drawn[:, 1], s=5, alpha=0.4, c="tab:red", label=f"draws from the {sampler}")
+        ax.set(xlabel="z[0]", ylabel="z[1]")
+    ax.set_title("Codes and the sampler")
+    ax.legend()
 
 
 def heldout_sets(ctx: Context) -> dict[str, np.ndarray]:
