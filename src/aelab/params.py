@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import typing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from . import paths
-from .config import parse, spec
+from .config import coerce, parse, spec
 from .errors import AelabError, ConfigError
 from .studies.config import StudiesParams
 from .tasks.config import EvaluateParams
@@ -122,6 +123,9 @@ class Params:
     classify: ClassifyParams = spec(ClassifyParams())
     studies: StudiesParams = spec(StudiesParams())
     report: ReportParams = spec(ReportParams())
+    # Sections that tests/test_pipeline.py substitutes in its tiny end-to-end run; each
+    # must itself be a valid section (checked in validate).
+    tiny_overrides: dict[str, Any] = spec({})
 
     def validate(self, key: str) -> None:
         from .data.registry import DATASETS
@@ -136,6 +140,11 @@ class Params:
                 raise ConfigError(f"data.{name}", f"unknown dataset; choose from {sorted(DATASETS)}")
         for name in self.datasets:
             self.dataset_cfg(name)  # validates
+        sections = typing.get_type_hints(Params)
+        for section, value in self.tiny_overrides.items():
+            if section in ("tiny_overrides", "variants", "datasets") or section not in sections:
+                raise ConfigError(f"tiny_overrides.{section}", "not a section that can be overridden")
+            coerce(sections[section], value, f"tiny_overrides.{section}")
         for name in self.variants:
             self.variant(name)
         for name, v in self.optional_variants.items():

@@ -102,6 +102,13 @@ def _labels_ok(data: Processed) -> str:
     return ""
 
 
+def fit_indices(data: Processed, cfg, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Labelled train indices the forest (and the GMM sampler) is fitted on; test indices."""
+    tr = subset(len(data.x_train), cfg.max_train, rng)
+    te = subset(len(data.x_test), cfg.max_test, rng)
+    return tr[data.y_train[tr] >= 0], te[data.y_test[te] >= 0]
+
+
 def run_probe(model, data: Processed, cfg, *, device="cpu", n_jobs: int = 1,
               name: str = "model") -> ProbeResult:
     """Fit the forest and score originals, reconstructions and samples (see module doc)."""
@@ -114,10 +121,7 @@ def run_probe(model, data: Processed, cfg, *, device="cpu", n_jobs: int = 1,
         log.info("classify@%s: skipped: %s", name, reason)
         return ProbeResult({**base, "skipped": reason}, names, data.meta)
     rng = np.random.default_rng(cfg.seed)
-    tr = subset(len(data.x_train), cfg.max_train, rng)
-    tr = tr[data.y_train[tr] >= 0]
-    te = subset(len(data.x_test), cfg.max_test, rng)
-    te = te[data.y_test[te] >= 0]
+    tr, te = fit_indices(data, cfg, rng)
     x_tr, y_tr = to_model_input(data.x_train[tr], data.meta), data.y_train[tr]  # (N, *shape)
     x_te, y_te = to_model_input(data.x_test[te], data.meta), data.y_test[te]
     n_classes = int(max(y_tr.max(), y_te.max())) + 1
@@ -271,10 +275,10 @@ def _samples_figure(res: ProbeResult, path: Path) -> None:
         ax = fig.add_subplot(gs[0])
         pts = from_model_output(res.samples, res.meta)  # (n, D) data units
         if res.test_points is not None:
-            ax.scatter(*res.test_points.T, s=5, c="0.8", label="test originals")
+            ax.scatter(res.test_points[:, 0], res.test_points[:, 1], s=5, c="0.8", label="test originals")
         for c in np.unique(res.sample_pred):
             sel = res.sample_pred == c
-            ax.scatter(*pts[sel].T, s=6, label=f"sample → {res.class_names[c]}")
+            ax.scatter(pts[sel, 0], pts[sel, 1], s=6, label=f"sample → {res.class_names[c]}")
         ax.set(xlabel="x₁", ylabel="x₂", title="generated points, coloured by the forest's label")
         ax.legend(fontsize=8)
     ax = fig.add_subplot(gs[1])

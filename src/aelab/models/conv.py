@@ -148,6 +148,7 @@ class ConvAutoencoder(Autoencoder):
         self.latent_dim = cfg.latent_dim
         self.encoder, self.decoder = self.nets(cfg, self.input_shape, self._code_width(cfg.latent_dim),
                                                self.stochastic)
+        glorot_init(self)
         from ..losses import LOSS_UNITS
 
         self.loss_units = LOSS_UNITS[cfg.loss]
@@ -196,3 +197,17 @@ class ConvVAE(ConvAutoencoder):
         z = reparameterize(mu, logvar)
         return vae_output(self.cfg.loss, self.decoder(z), x, mu, logvar, z, True, self.cfg.beta,
                           self.cfg.ssim_weight)
+
+
+def glorot_init(module: nn.Module) -> nn.Module:
+    """Keras defaults (glorot_uniform weights, zero biases) on every conv/dense layer.
+
+    PyTorch's default (uniform ±1/√fan_in, variance 1/(3·fan_in)) shrinks the signal about
+    6× per ReLU layer; plain ten-layer nets like deep.py then start in the mean-image
+    solution and stay there. Glorot keeps the port faithful and those nets trainable."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module

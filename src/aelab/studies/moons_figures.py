@@ -56,13 +56,14 @@ def noise_figure(d: dict, m: dict):
 
     k1, k2, tn = d["labels"]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), sharex=True, sharey=True, layout="constrained")
-    for ax, x, r, title in ((axes[0], d["test"], d["r1"], f"test noise {k1.split('_')[-1]} "
-                             f"(MSE {m['test_mse'][f'test_noise_{k1.split('_')[-1]}']:.4f})"),
-                            (axes[1], d["noisy"], d["noisy_r"], f"test noise {tn:g}, no retraining "
-                             f"(MSE {m['test_mse'][f'test_noise_{tn:g}']:.4f})")):
+    mse_clean, mse_noisy = d["mse"]
+    n1 = k1.split("_")[-1]
+    for ax, x, r, title in ((axes[0], d["test"], d["r1"], f"test noise {n1} (MSE {mse_clean:.4f})"),
+                            (axes[1], d["noisy"], d["noisy_r"],
+                             f"test noise {tn:g}, not retrained (MSE {mse_noisy:.4f})")):
         ax.scatter(*x.T, s=4, c="0.75", label="test original")
         ax.scatter(*r.T, s=4, c="tab:red", label="reconstruction")
-        ax.set(title=f"Model trained at {k1.replace('_', ' ')}: {title}", xlabel="x₁")
+        ax.set(title=f"Trained at noise {n1}, {title}", xlabel="x₁")
         ax.legend(fontsize=8, loc="lower left")
     ax = axes[2]
     ax.plot(*d["curve"].T, ".", ms=1.5, c="k", label="noiseless moons")

@@ -42,7 +42,7 @@ def best_setting(params) -> tuple[MoonsSetting, dict]:
         chosen[axis] = m["best"]["value"]
     s = sweep.base
     for axis, value in chosen.items():
-        s = sweep.setting(axis, value, f"metrics/studies/moons_sweep_{axis}.json: best")
+        s = sweep.setting(axis, value, f"metrics/studies/moons_sweep_{axis}.json: best", on=s)
     return s, chosen
 
 
@@ -111,7 +111,8 @@ def noise_effects(s: MoonsSetting, model, data, cfg, seed: int, device) -> tuple
     return m, {"c1": c1, "c2": c2, "curve": curve, "noisy": noisy_d,
                "noisy_r": from_model_output(recon(model, noisy, device), data.meta),
                "test": from_model_output(data.x_test, data.meta), "r1": r1,
-               "labels": (key1, key2, cfg.test_noise)}
+               "labels": (key1, key2, cfg.test_noise),
+               "mse": (m["test_mse"][f"test_noise_{s.noise:g}"], m["test_mse"][f"test_noise_{cfg.test_noise:g}"])}
 
 
 def _length(c: np.ndarray) -> float:

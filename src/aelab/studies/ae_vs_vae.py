@@ -1,0 +1,119 @@
+"""study_fmnist_ae_vs_vae@<name>: the MLP autoencoder and its VAE twin on binarized
+Fashion-MNIST, side by side, from their checkpoints (numbers computed here).
+
+Per model, on a fixed random subset of max_test test images:
+- reconstruction BCE (nats/image) and MSE per pixel; the VAE also with a sampled code,
+  and its −ELBO and KL (nats/image);
+- consistency under repeated encode→decode, x_{k+1} = decode(encode(x_k)):
+  first_pass_change = MSE(x_2, x_1) (0: reconstructions are fixed points),
+  drift = MSE(x_K, x_1) after K = passes, code_drift = mean ‖z_K − z_1‖ / mean ‖z_1‖;
+  the VAE's stochastic spread = per-pixel std over `passes` sampled reconstructions;
+- latent: kNN accuracy (k=5) of the test codes from training codes, scatter by label;
+- the VAE's 20 samples from N(0, I).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import paths
+from ..data.contract import load_processed, to_model_input
+from ..io import save_figure
+from ..probe import batched, subset
+from .common import check_variant, load_variant_model, outputs, setup, write_metrics
+
+log = logging.getLogger("aelab")
+
+
+def _bce(recon: torch.Tensor, x: torch.Tensor) -> float:
+    r = recon.clamp(1e-6, 1 - 1e-6)
+    return float(F.binary_cross_entropy(r, x, reduction="none").flatten(1).sum(1).mean())  # nats/image
+
+
+def _mse(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).pow(2).mean())
+
+
+def consistency(model, x: torch.Tensor, passes: int, device) -> tuple[dict, list[torch.Tensor]]:
+    """Repeated deterministic encode→decode; → (numbers, [x_1, …, x_K])."""
+    xs, zs, cur = [], [], x
+    for _ in range(passes):
+        zs.append(batched(model.encode, cur, device))  # (N, latent)
+        cur = batched(model.decode, zs[-1], device)  # (N, C, H, W)
+        xs.append(cur)
+    dz = (zs[-1] - zs[0]).norm(dim=1).mean() / zs[0].norm(dim=1).mean().clamp_min(1e-12)
+    return {"first_pass_change_mse": _mse(xs[1], xs[0]), f"drift_mse_after_{passes}": _mse(xs[-1], xs[0]),
+            f"code_drift_after_{passes}": float(dz)}, xs
+
+
+def knn_accuracy(z_tr, y_tr, z_te, y_te, k: int = 5) -> float:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return float(KNeighborsClassifier(k).fit(z_tr, y_tr).score(z_te, y_te))
+
+
+def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, dict]:
+    """Numbers and figure arrays of one model (see module doc)."""
+    torch.manual_seed(seed)  # VAE sampling inside reconstruct/forward
+    rec = batched(model.reconstruct, x, device)
+    m = {"test_bce_nats_per_image": _bce(rec, x), "test_mse_per_pixel": _mse(rec, x)}
+    cons, xs = consistency(model, x, cfg.passes, device)
+    m["consistency"] = cons
+    z = batched(model.encode, x, device).numpy()
+    m["latent_knn5_accuracy"] = knn_accuracy(batched(model.encode, x_tr, device).numpy(), y_tr, z, y)
+    f = {"rec": rec[:cfg.n_show], "last": xs[-1][:cfg.n_show], "z": z}
+    if model.stochastic:
+        draws = torch.stack([batched(lambda b: model.reconstruct(b, sample=True), x, device)
+                             for _ in range(cfg.passes)])  # (K, N, C, H, W)
+        m["sampled_recon_bce_nats_per_image"] = _bce(draws[0], x)
+        m["stochastic_recon_std_per_pixel"] = float(draws.std(0).mean())
+        f["sampled"] = draws[0][:cfg.n_show]
+        sums = {}
+        for i in range(0, len(x), 500):
+            with torch.inference_mode():
+                logs = model(x[i:i + 500].to(device)).logs
+            for key in ("neg_elbo", "kl_nats"):
+                if key in logs:
+                    sums[key] = sums.get(key, 0.0) + float(logs[key]) * len(x[i:i + 500])
+        m.update({f"test_{k}_per_image": v / len(x) for k, v in sums.items()})
+    if model.has_prior:
+        gen = torch.Generator(device=device).manual_seed(seed)
+        with torch.inference_mode():
+            f["samples"] = model.sample(cfg.n_samples, generator=gen).float().cpu()
+    return m, f
+
+
+def study_fmnist_ae_vs_vae(params, name: str) -> dict:
+    """The stage: metrics/studies/fmnist_ae_vs_vae_<name>.json, plots/.../comparison.png."""
+    from ..errors import ConfigError
+
+    if name not in params.studies.fmnist_ae_vs_vae:
+        raise ConfigError("studies.fmnist_ae_vs_vae", f"no entry {name!r}")
+    cfg, key = params.studies.fmnist_ae_vs_vae[name], f"studies.fmnist_ae_vs_vae.{name}"
+    va = check_variant(params, cfg.ae, f"{key}.ae", dataset=cfg.dataset)
+    check_variant(params, cfg.vae, f"{key}.vae", dataset=cfg.dataset)
+    device = setup(params)
+    data = load_processed(paths.processed(va.dataset))
+    rng = np.random.default_rng(cfg.seed)
+    te, tr = subset(len(data.x_test), cfg.max_test, rng), subset(len(data.x_train), cfg.max_test, rng)
+    x, y = to_model_input(data.x_test[te], data.meta), data.y_test[te]
+    x_tr, y_tr = to_model_input(data.x_train[tr], data.meta), data.y_train[tr]
+    metrics, figs = {"ae": {"variant": cfg.ae}, "vae": {"variant": cfg.vae}}, {}
+    for role, variant in (("ae", cfg.ae), ("vae", cfg.vae)):
+        model, _ = load_variant_model(variant, device)
+        m, figs[role] = score_model(model, x, y, x_tr, y_tr, cfg, device, cfg.seed)
+        metrics[role].update(m)
+        log.info("study_fmnist_ae_vs_vae: %s: %s", variant, {k: v for k, v in m.items() if k.startswith("test")})
+    metrics.update({"n_test": len(x), "passes": cfg.passes, "dataset": va.dataset,
+                    "units": "BCE/−ELBO/KL in nats per image; MSE and std per pixel in [0, 1]"})
+    metrics["bce_ratio_vae_to_ae"] = metrics["vae"]["test_bce_nats_per_image"] / metrics["ae"]["test_bce_nats_per_image"]
+    metrics_path, plots = outputs(f"fmnist_ae_vs_vae_{name}")
+    from .ae_vs_vae_figure import comparison_figure
+
+    save_figure(comparison_figure(x[:cfg.n_show], y, figs, metrics, data.meta), plots / "comparison.png")
+    write_metrics(metrics_path, metrics)
+    return metrics

@@ -1,0 +1,94 @@
+"""study_digits: bottleneck size on sklearn digits (variants differing only in bottleneck).
+
+Per variant: test/train reconstruction MSE per pixel (computed here from the checkpoint
+on the full test split; evaluate@'s `reconstruct.test.mse_per_pixel` is copied beside it
+when its metrics file has the key), the random forest's accuracy on originals vs
+reconstructions and its verdict on GMM-synthetic digits (from metrics/rf/<variant>.json),
+the codes coloured by label (2-D as they are; larger codes by their first two principal
+components), and synthetic digits drawn exactly as classify@ drew them (same subset,
+GMM and seed), so the figure shows samples the forest judged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from .. import paths
+from ..data.contract import load_processed, to_model_input
+from ..io import read_json, save_figure
+from .common import check_variant, load_variant_model, outputs, setup, write_metrics
+
+log = logging.getLogger("aelab")
+
+
+def _mse(model, x: torch.Tensor, device) -> float:
+    from ..probe import batched
+
+    return float((batched(model.reconstruct, x, device) - x).pow(2).mean())
+
+
+def _rf_numbers(name: str) -> dict:
+    rf = read_json(paths.rf_metrics(name))
+    if "accuracy" not in rf:
+        return {"skipped": rf.get("skipped", "no accuracy in the rf metrics")}
+    s = rf["samples"]
+    return {"accuracy_originals": rf["accuracy"]["test_originals"],
+            "accuracy_reconstructions": rf["accuracy"].get("test_reconstructions"),
+            "agreement": rf.get("agreement_test"),
+            "samples_mean_max_prob": s["mean_max_prob"], "samples_top_class_fraction": s["top_class_fraction"],
+            "samples_class_fraction": s["class_fraction"]}
+
+
+def _eval_mse(name: str):
+    path = paths.eval_metrics(name)
+    m = read_json(path) if path.exists() else {}
+    return m.get("reconstruct.test.mse_per_pixel")
+
+
+def analyse(params, device) -> tuple[dict, dict]:
+    """Numbers per variant and what the figures draw."""
+    from ..probe import batched, fit_indices, generate
+
+    cfg, ccfg = params.studies.digits, params.classify
+    data = load_processed(paths.processed("digits"))
+    x_te, x_tr = to_model_input(data.x_test, data.meta), to_model_input(data.x_train, data.meta)
+    tr, _ = fit_indices(data, ccfg, np.random.default_rng(ccfg.seed))  # classify@'s fit subset
+    per, figs = {}, {"x_show": x_te[:cfg.n_show], "y_test": data.y_test, "rows": {}, "codes": {}, "samples": {}}
+    for i, name in enumerate(cfg.variants):
+        check_variant(params, name, f"studies.digits.variants[{i}]", dataset="digits")
+        model, _ = load_variant_model(name, device)
+        k = model.latent_dim
+        per[name] = {"bottleneck": k, "test_mse_per_pixel": _mse(model, x_te, device),
+                     "train_mse_per_pixel": _mse(model, x_tr, device), "rf": _rf_numbers(name)}
+        ev = _eval_mse(name)
+        if ev is not None:
+            per[name]["eval_reconstruct_test_mse_per_pixel"] = ev
+        figs["rows"][name] = batched(model.reconstruct, figs["x_show"], device)
+        figs["codes"][name] = batched(model.encode, x_te, device).numpy()  # (N_test, k)
+        samples, info = generate(model, to_model_input(data.x_train[tr], data.meta), ccfg.n_samples,
+                                 ccfg.gmm_components, ccfg.seed, device)
+        figs["samples"][name] = samples[:cfg.n_show]
+        per[name]["samples_sampler"] = info
+        log.info("study_digits: %s (z=%d): test MSE/pixel %.4f, RF %s", name, k,
+                 per[name]["test_mse_per_pixel"], per[name]["rf"].get("accuracy_reconstructions"))
+    return per, figs
+
+
+def study_digits(params, _name=None) -> dict:
+    """The stage: metrics/studies/digits.json, plots/studies/digits/*.png."""
+    device = setup(params)
+    per, figs = analyse(params, device)
+    sizes = {name: m["bottleneck"] for name, m in per.items()}
+    metrics = {"units": "MSE per pixel, images in [0, 1]", "bottleneck": sizes, "variants": per}
+    metrics_path, plots = outputs("digits")
+    from .digits_figures import codes_figure, curves_figure, recon_figure, samples_figure
+
+    save_figure(curves_figure(per), plots / "bottleneck.png")
+    save_figure(recon_figure(figs, per), plots / "reconstructions.png")
+    save_figure(codes_figure(figs, per), plots / "codes.png")
+    save_figure(samples_figure(figs, per), plots / "synthetic.png")
+    write_metrics(metrics_path, metrics)
+    return metrics

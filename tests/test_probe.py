@@ -1,0 +1,111 @@
+"""The random-forest probe (aelab.probe) on cases whose answer is known."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from aelab.data.contract import Processed
+from aelab.io import read_json
+from aelab.models import build_model
+from aelab.models.base import Autoencoder
+from aelab.params import ClassifyParams
+from aelab.probe import run_probe, write_probe
+
+CFG = ClassifyParams(n_estimators=30, max_train=0, max_test=0, n_samples=60, gmm_components=(1, 2, 3))
+
+
+def blobs(n_classes=4, n=400, d=4, seed=0, labels=True) -> Processed:
+    """Well separated Gaussian blobs as a 'points' dataset (identity standardization)."""
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=2 * n, centers=n_classes, n_features=d, cluster_std=1.0, random_state=seed)
+    x, y = x.astype(np.float32), y.astype(np.int64)
+    if not labels:
+        y = np.full_like(y, -1)
+    meta = {"name": "blobs", "kind": "points", "shape": [d], "class_names": [f"c{i}" for i in range(n_classes)],
+            "standardize": {"mean": [0.0] * d, "std": [1.0] * d}}
+    return Processed(x[:n], y[:n], x[n:], y[n:], meta)
+
+
+class Identity(Autoencoder):
+    """encode = decode = identity: reconstructions equal the originals."""
+
+    def __init__(self, d):
+        super().__init__(None, (d,))
+        self.latent_dim = d
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def encode(self, x):
+        return x.flatten(1)
+
+    def decode(self, z):
+        return z
+
+
+class Noise(Identity):
+    """Reconstructions are fresh Gaussian noise, unrelated to the input."""
+
+    def reconstruct(self, x, sample=False):
+        g = torch.Generator().manual_seed(len(x))
+        return torch.randn(x.shape, generator=g) * 5
+
+
+def test_identity_reconstructions_keep_accuracy_and_agree(tmp_path):
+    data = blobs()
+    res = run_probe(Identity(4), data, CFG, name="identity")
+    acc = res.metrics["accuracy"]
+    assert acc["test_reconstructions"] == acc["test_originals"] > 0.9
+    assert acc["train_reconstructions"] == acc["train_originals"]
+    assert res.metrics["agreement_test"] == 1.0
+    s = res.metrics["samples"]
+    assert s["sampler"] == "gmm" and s["n"] == CFG.n_samples
+    assert abs(sum(s["class_fraction"].values()) - 1) < 1e-9 and 0 < s["mean_max_prob"] <= 1
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
+    rows = list(csv.reader(open(tmp_path / "plots/confusion_test_reconstructions.csv")))
+    assert rows[0] == ["actual", "predicted"] and len(rows) == 1 + len(data.x_test)
+    assert {p.name for p in (tmp_path / "plots").glob("*.png")} == {"confusion.png", "samples.png"}
+    assert read_json(tmp_path / "m.json")["accuracy"]["test_originals"] == pytest.approx(acc["test_originals"])
+
+
+def test_noise_reconstructions_score_near_chance():
+    res = run_probe(Noise(4), blobs(), CFG, name="noise")
+    acc, chance = res.metrics["accuracy"], res.metrics["chance_accuracy"]
+    assert acc["test_originals"] > 0.9
+    assert abs(acc["test_reconstructions"] - chance) < 0.12, acc
+    assert res.metrics["agreement_test"] < 0.5
+
+
+def test_same_seed_same_metrics():
+    a = run_probe(Identity(4), blobs(), CFG).metrics
+    b = run_probe(Identity(4), blobs(), CFG).metrics
+    assert a == b
+
+
+def test_unlabelled_dataset_is_skipped_not_fatal(tmp_path):
+    res = run_probe(Identity(4), blobs(labels=False), CFG, name="nolabels")
+    assert "no labels" in res.metrics["skipped"]
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
+    assert "skipped" in read_json(tmp_path / "m.json")
+    assert (tmp_path / "plots/skipped.png").exists()
+
+
+def test_images_and_prior_sampling(tmp_path):
+    """An (untrained) VAE on tiny images: prior samples, image figures, two-class labels."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120).astype(np.int64)
+    x = (rng.random((120, 1, 4, 4)) < 0.3 + 0.4 * y[:, None, None, None]).astype(np.uint8) * 255
+    meta = {"name": "bits", "kind": "image", "shape": [1, 4, 4], "value_range": [0, 255],
+            "class_names": ["sparse", "dense"]}
+    data = Processed(x[:80], y[:80], x[80:], y[80:], meta)
+    torch.manual_seed(0)
+    model = build_model("mlp_vae", {"bottleneck_size": 2, "hidden_size": 8, "layers": 1}, (1, 4, 4))
+    res = run_probe(model, data, CFG, name="vae")
+    assert res.metrics["samples"]["sampler"] == "prior"
+    assert set(res.metrics["accuracy"]) == {"test_originals", "test_reconstructions", "train_originals",
+                                            "train_reconstructions"}
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
+    assert (tmp_path / "plots/samples.png").stat().st_size > 0
