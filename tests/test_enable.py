@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from aelab.enable import enable
@@ -13,23 +14,23 @@ from aelab.params import load_params
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_enable_moves_twins_and_keeps_comments(tmp_path):
+@pytest.mark.parametrize("dataset", ["cifar10", "cats", "pistachios"])
+def test_enable_moves_twins_and_keeps_comments(tmp_path, dataset):
     path = tmp_path / "params.yaml"
     shutil.copy(ROOT / "params.yaml", path)
-    raw = yaml.safe_load(path.read_text())
-    raw.setdefault("optional_variants", {})["cats_test_twin"] = {
-        "dataset": "cats", "model": "mlp_ae", "model_args": {"bottleneck_size": 4}}
-    text = path.read_text().split("\noptional_variants:")[0]
-    path.write_text(text + "\n" + yaml.safe_dump({"optional_variants": raw["optional_variants"]}))
+    twins = {k for k, v in yaml.safe_load(path.read_text())["optional_variants"].items()
+             if v["dataset"] == dataset}
+    assert twins, f"params.yaml has no optional twins for {dataset}"
     comments_before = [line for line in path.read_text().splitlines() if line.lstrip().startswith("#")]
 
-    moved = enable(path, "cats", source="/data/afhq.zip")
+    moved = enable(path, dataset, source="/data/archive.zip")
 
-    assert "cats_test_twin" in moved
+    assert set(moved) == twins
     p = load_params(path)  # still valid
-    assert "cats" in p.datasets
-    assert p.variant("cats_test_twin").dataset == "cats"
-    assert "cats_test_twin" not in p.optional_variants
-    assert p.dataset_cfg("cats").source == "/data/afhq.zip"
+    assert dataset in p.datasets
+    assert all(p.variant(v).dataset == dataset for v in twins)
+    assert not twins & set(p.optional_variants)
+    assert p.dataset_cfg(dataset).source == "/data/archive.zip"
     comments_after = [line for line in path.read_text().splitlines() if line.lstrip().startswith("#")]
     assert comments_after == comments_before
+    assert len(p.variants) == len(load_params(ROOT / "params.yaml").variants) + len(twins)

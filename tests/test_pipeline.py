@@ -82,10 +82,10 @@ def test_status_clean_and_dag_order(repo):
     work, env = repo
     status = _run(["dvc", "status", "--json"], work, env)
     assert json.loads(status.stdout or "{}") == {}
-    dag = _run(["dvc", "dag", "--md"], work, env).stdout
+    dot = _run(["dvc", "dag", "--dot"], work, env).stdout  # edges: "upstream" -> "downstream";
     for a, b in (("download@moons", "preprocess@moons"), ("preprocess@moons", "train@moons_ae_z1"),
                  ("train@moons_ae_z1", "evaluate@moons_ae_z1"), ("evaluate@moons_ae_z1", "report")):
-        assert f"{a} --> {b}" in dag.replace('"', ""), dag
+        assert f'"{a}" -> "{b}"' in dot, dot
 
 
 def test_same_params_and_seed_give_same_metrics(repo):
