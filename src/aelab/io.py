@@ -66,3 +66,20 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
+
+
+def write_npz(path: str | os.PathLike, arrays: dict, compress: bool = True) -> None:
+    """Like np.savez_compressed, but with fixed zip timestamps: equal arrays give equal
+    bytes, so DVC hashes stay stable and downstream stages do not rerun for nothing."""
+    import zipfile
+
+    import numpy as np
+
+    mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with atomic_path(path, suffix=".npz") as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=mode) as zf:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = mode
+                with zf.open(info, "w", force_zip64=True) as fh:
+                    np.lib.format.write_array(fh, np.asanyarray(array), allow_pickle=False)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path
+from ..io import write_npz
 
 REQUIRED_META = ("name", "kind", "shape", "value_range", "binarized", "class_names", "source",
                  "skipped")
@@ -66,9 +66,8 @@ def save_processed(path: str | Path, p: Processed) -> None:
     check_contract(p)
     meta = dict(p.meta, n_train=len(p.x_train), n_test=len(p.x_test),
                 extras=sorted(k[2:] for k in p.extras if k.startswith("x_")))
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez_compressed(tmp, x_train=p.x_train, y_train=p.y_train, x_test=p.x_test,
-                            y_test=p.y_test, meta=np.array(json.dumps(meta)), **p.extras)
+    write_npz(path, {"x_train": p.x_train, "y_train": p.y_train, "x_test": p.x_test,
+                     "y_test": p.y_test, "meta": np.array(json.dumps(meta)), **p.extras})
 
 
 def load_processed(path: str | Path) -> Processed:

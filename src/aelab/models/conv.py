@@ -27,7 +27,7 @@ from torch import nn
 
 from ..config import spec
 from ..errors import ConfigError
-from .base import LOGVAR_RANGE, Autoencoder, ModelOutput, ae_output, reparameterize, vae_output
+from .base import Autoencoder, GaussianPosterior, ModelOutput, ae_output
 from .blocks import Reshape
 
 Loss = Literal["bce", "mse", "sse", "l1", "ssim", "bce_ssim"]
@@ -161,42 +161,27 @@ class ConvAutoencoder(Autoencoder):
     def _code_width(self, latent: int) -> int:
         return latent
 
+    logits = True  # the decoder emits logits; decode() applies the sigmoid
+
+    def _encoder_out(self, x):
+        return self.encoder(x)  # (B, code width)
+
+    def _decode_raw(self, z):
+        return self.decoder(z)  # (B, C, H, W) logits
+
     def encode(self, x):
-        return self.encoder(x)  # (B, latent)
+        return self._encoder_out(x)  # (B, latent)
 
     def decode(self, z):
-        return torch.sigmoid(self.decoder(z))  # (B, C, H, W) in [0, 1]
+        return torch.sigmoid(self._decode_raw(z))  # (B, C, H, W) in [0, 1]
 
     def forward(self, x, y=None) -> ModelOutput:
         z = self.encode(x)
-        return ae_output(self.cfg.loss, self.decoder(z), x, z, True, self.cfg.ssim_weight)
+        return ae_output(self.cfg.loss, self._decode_raw(z), x, z, True, self.cfg.ssim_weight)
 
 
-class ConvVAE(ConvAutoencoder):
+class ConvVAE(GaussianPosterior, ConvAutoencoder):
     """The encoder emits (mu, logvar) (the Keras z_mean, z_log_var); loss = −ELBO per image."""
-
-    has_prior = True
-    stochastic = True
-
-    def _code_width(self, latent: int) -> int:
-        return 2 * latent
-
-    def _posterior(self, x):
-        mu, logvar = self.encoder(x).chunk(2, dim=1)  # (B, latent) each
-        return mu, logvar.clamp(*LOGVAR_RANGE)
-
-    def encode(self, x):
-        return self._posterior(x)[0]
-
-    def reconstruct(self, x, sample: bool = False):
-        mu, logvar = self._posterior(x)
-        return self.decode(reparameterize(mu, logvar) if sample else mu)
-
-    def forward(self, x, y=None) -> ModelOutput:
-        mu, logvar = self._posterior(x)
-        z = reparameterize(mu, logvar)
-        return vae_output(self.cfg.loss, self.decoder(z), x, mu, logvar, z, True, self.cfg.beta,
-                          self.cfg.ssim_weight)
 
 
 def glorot_init(module: nn.Module) -> nn.Module:

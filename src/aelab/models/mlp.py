@@ -9,7 +9,7 @@ from typing import Literal
 import torch
 
 from ..config import spec
-from .base import LOGVAR_RANGE, Autoencoder, ModelOutput, ae_output, reparameterize, vae_output
+from .base import Autoencoder, GaussianPosterior, ModelOutput, ae_output
 from .blocks import mlp
 
 
@@ -71,8 +71,11 @@ class MLPAutoencoder(Autoencoder):
     def _decode_raw(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z).reshape(z.shape[0], *self.input_shape)  # (B, *input_shape)
 
+    def _encoder_out(self, x):
+        return self.encoder(x.flatten(1))  # (B, code width)
+
     def encode(self, x):
-        return self.encoder(x.flatten(1))  # (B, latent)
+        return self._encoder_out(x)  # (B, latent)
 
     def decode(self, z):
         raw = self._decode_raw(z)
@@ -83,32 +86,8 @@ class MLPAutoencoder(Autoencoder):
         return ae_output(self.cfg.loss, self._decode_raw(z), x, z, self.logits, self.cfg.ssim_weight)
 
 
-class MLPVAE(MLPAutoencoder):
+class MLPVAE(GaussianPosterior, MLPAutoencoder):
     """Same MLP, the encoder emits (mu, logvar); loss = −ELBO per image (recon + β·KL)."""
-
-    has_prior = True
-    stochastic = True
-
-    def _code_width(self, latent: int) -> int:
-        return 2 * latent
-
-    def _posterior(self, x):
-        h = self.encoder(x.flatten(1))
-        mu, logvar = h.chunk(2, dim=1)  # (B, latent) each
-        return mu, logvar.clamp(*LOGVAR_RANGE)
-
-    def encode(self, x):
-        return self._posterior(x)[0]
-
-    def reconstruct(self, x, sample: bool = False):
-        mu, logvar = self._posterior(x)
-        return self.decode(reparameterize(mu, logvar) if sample else mu)
-
-    def forward(self, x, y=None) -> ModelOutput:
-        mu, logvar = self._posterior(x)
-        z = reparameterize(mu, logvar)
-        return vae_output(self.cfg.loss, self._decode_raw(z), x, mu, logvar, z, self.logits,
-                          self.cfg.beta, self.cfg.ssim_weight)
 
 
 def _units(loss: str) -> str:
