@@ -281,8 +281,8 @@ def test_mmd_bandwidths_are_validated(bandwidths, why):
     from aelab.models.mmd import MMDAEConfig
 
     with pytest.raises(ConfigError, match=why) as err:
-        parse(MMDAEConfig, {"bandwidths": bandwidths}, "variants.moons_mmd_z2.model_args")
-    assert err.value.key == "variants.moons_mmd_z2.model_args.bandwidths"
+        parse(MMDAEConfig, {"bandwidths": bandwidths}, "variants.moons_mmd_z2")
+    assert err.value.key == "variants.moons_mmd_z2.bandwidths"
     with pytest.raises(ConfigError) as err:
         build_model("mmd_ae", {"bandwidths": bandwidths}, (2,))
     assert err.value.key == "model_args.bandwidths"

@@ -47,14 +47,18 @@ BAD = [
     ("data.digits.test_size", 1.5, "data.digits.test_size", "< 1"),
     ("variants.moons_ae_z1.model", "transformer", "variants.moons_ae_z1.model", "unknown model"),
     ("variants.moons_ae_z1.dataset", "cifar10", "variants.moons_ae_z1.dataset", "not enabled"),
-    ("variants.moons_ae_z1.model_args.bottleneck_size", 0,
-     "variants.moons_ae_z1.model_args.bottleneck_size", ">= 1"),
-    ("variants.moons_ae_z1.model_args.hiden_size", 8,
-     "variants.moons_ae_z1.model_args.hiden_size", "did you mean 'hidden_size'"),
+    ("variants.moons_ae_z1.bottleneck_size", 0,
+     "variants.moons_ae_z1.bottleneck_size", ">= 1"),
+    ("variants.moons_ae_z1.hiden_size", 8,
+     "variants.moons_ae_z1.hiden_size", "did you mean 'hidden_size'"),
     ("variants.moons_ae_z1.train.batch_size", 2.5, "variants.moons_ae_z1.train.batch_size", "integer"),
     ("variants.moons_ae_z1.train.momentum", 0.9, "variants.moons_ae_z1.train.momentum", "unknown key"),
-    ("variants.moons_ae_z1.model_args.loss", "bce", "variants.moons_ae_z1.model_args.loss", "sigmoid"),
+    ("variants.moons_ae_z1.loss", "bce", "variants.moons_ae_z1.loss", "sigmoid"),
     ("variants.moons_ae_z1.dataset", _DELETE, "variants.moons_ae_z1.dataset", "required"),
+    # model settings sit directly under the variant; a nested `model_args:` is not a setting
+    ("variants.moons_ae_z1.model_args", {"hidden_size": 8}, "variants.moons_ae_z1.model_args",
+     "or dataset, model, train, description"),
+    ("variants.moons_ae_z1.latent_dim", 8, "variants.moons_ae_z1.latent_dim", "settings of model 'mlp_ae'"),
 ]
 
 
@@ -106,3 +110,14 @@ def test_params_are_frozen():
         p.seed = 3  # type: ignore[misc]
     with pytest.raises(ConfigError):
         p.variant("no_such_variant")
+
+
+def test_model_settings_sit_under_the_variant(tmp_path):
+    # what `dvc exp run -S variants.mnist_conv_ae_z2.latent_dim=8` writes into params.yaml
+    params = copy.deepcopy(BASE)
+    params["variants"]["mnist_conv_ae_z2"]["latent_dim"] = 8
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    p = load_params(path)
+    assert p.variant("mnist_conv_ae_z2").model_cfg.latent_dim == 8
+    assert p.variant("mnist_conv_vae_z2").model_cfg.latent_dim == 2

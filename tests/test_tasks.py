@@ -359,7 +359,7 @@ def test_evaluate_variant_moons_end_to_end(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     write_project(tmp_path, {"moons": moons()},
-                  {"dataset": "moons", "model": "mlp_ae", "model_args": {"bottleneck_size": 1, "hidden_size": 8}},
+                  {"dataset": "moons", "model": "mlp_ae", "bottleneck_size": 1, "hidden_size": 8},
                   SMALL_YAML)
     save_model(tmp_path, "mlp_ae", {"bottleneck_size": 1, "hidden_size": 8}, (2,), "moons")
     evaluate_variant(load_params("params.yaml"), "v")
@@ -383,7 +383,7 @@ def test_evaluate_variant_image_vae_with_ood_end_to_end(tmp_path, monkeypatch):
     ood.meta["name"] = "mnist"
     args = {"bottleneck_size": 2, "hidden_size": 16, "layers": 1}
     write_project(tmp_path, {"digits": digits, "mnist": ood},
-                  {"dataset": "digits", "model": "mlp_vae", "model_args": args},
+                  {"dataset": "digits", "model": "mlp_vae", **args},
                   {**SMALL_YAML, "ood": {"digits": "mnist"}})
     save_model(tmp_path, "mlp_vae", args, (1, 8, 8), "digits")
     evaluate_variant(load_params("params.yaml"), "v")

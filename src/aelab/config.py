@@ -45,6 +45,12 @@ def parse(cls, data: Any, key: str = ""):
     if not isinstance(data, dict):
         raise ConfigError(key, f"expected a mapping, got {type(data).__name__} {data!r}")
     names = [f.name for f in dataclasses.fields(cls) if f.init]
+    # A class may route the keys it does not name into one dict field (VariantParams sends
+    # them to the model's config, validated there), so `-S variants.v.latent_dim=8` works.
+    extra_field = getattr(cls, "EXTRA_KEYS_INTO", None)
+    if extra_field is not None:
+        data = dict(data)
+        data[extra_field] = {k: data.pop(k) for k in list(data) if k not in names or k == extra_field}
     for name in data:
         if name not in names:
             close = difflib.get_close_matches(str(name), names, n=1)

@@ -15,7 +15,7 @@ import typing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
@@ -58,14 +58,17 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class VariantParams:
-    """One named experiment: a model on a dataset. model_args go to the model's config
-    dataclass (validated there); train overrides the top-level `train` section."""
+    """One named experiment: a model on a dataset. Every key other than dataset, model,
+    train and description is a setting of the model (its config dataclass validates them,
+    keys reported as `variants.<name>.<key>`); train overrides the top-level `train` section."""
+
+    EXTRA_KEYS_INTO: ClassVar[str] = "model_args"
 
     dataset: str
     model: str
-    model_args: dict[str, Any] = spec({})
     train: dict[str, Any] = spec({})
     description: str = ""
+    model_args: dict[str, Any] = spec({})  # filled by parse from the variant's other keys
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,14 @@ class Params:
             raise ConfigError(f"{key}.dataset", f"unknown dataset {v.dataset!r}; choose from {sorted(DATASETS)}")
         if v.model not in MODELS:
             raise ConfigError(f"{key}.model", f"unknown model {v.model!r}; choose from {sorted(MODELS)}")
-        model_cfg = parse(MODELS[v.model][1], v.model_args, f"{key}.model_args")
+        try:
+            model_cfg = parse(MODELS[v.model][1], v.model_args, key)
+        except ConfigError as err:
+            if "unknown key" not in str(err):
+                raise
+            variant_keys = [f.name for f in dataclasses.fields(VariantParams) if f.name != "model_args"]
+            raise ConfigError(err.key, f"{str(err)[len(err.key) + 2:]} (settings of model {v.model!r}) "
+                              f"or {', '.join(variant_keys)}") from None
         base = {f.name: getattr(self.train, f.name) for f in dataclasses.fields(TrainParams)}
         train = parse(TrainParams, {**base, **v.train}, f"{key}.train")
         return Variant(name, v.dataset, v.model, model_cfg, train, v.description)

@@ -163,7 +163,7 @@ class MoonsMMDParams:
     the bottleneck-1 `reference` on the moons test set, plus a small grid trained here.
 
     variant [moons_mmd_z2], reference [moons_ae_z1]: trained variants (their models are deps).
-    Grid (each point trained from the variant's model_args with these replaced):
+    Grid (each point trained from the variant's model settings with these replaced):
       kernels [rbf, imq]; bandwidth_sets: lists of 3–7 bandwidths, each twice the previous
       (the 'number of bandwidths' axis); lams [1, 10, 100]: λ of the MMD² term.
       grid_n_train [500] points (noise of data.moons), grid_epochs [60], grid_batch_size [64],
@@ -218,7 +218,7 @@ class TuneParams:
     """tune@<name>: Optuna over epochs × batch size × learning rate of `variant`'s model,
     objective = mean validation loss of a k-fold CV (the VAE's loss: −ELBO, nats/image).
 
-    variant [fmnist_mlp_vae_z2]: model and model_args come from this variant; dataset
+    variant [fmnist_mlp_vae_z2]: model and its settings come from this variant; dataset
       [fashion_mnist] must be the variant's (named here so dvc.yaml can depend on its file).
     n_trials [5] per sampler; samplers [tpe, random, grid]: the same budget each, reported
       side by side (TPE seeded, tpe_startup_trials [2] random trials before TPE models;

@@ -8,7 +8,7 @@ Compared with the bottleneck-1 autoencoder on the same processed moons test set:
 - synthetic data: N(0, I) → decoder (the AE-z1 reference: a BIC GMM on its codes), with
   MMD² to the test points (floor: a fresh real sample) and the mean distance to the
   noiseless moons in data units.
-A small grid (kernel × bandwidth set × λ) is trained here from the variant's model_args
+A small grid (kernel × bandwidth set × λ) is trained here from the variant's model settings
 on grid_n_train points and scored the same way.
 """
 
