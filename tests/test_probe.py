@@ -79,6 +79,39 @@ def test_noise_reconstructions_score_near_chance():
     assert res.metrics["agreement_test"] < 0.5
 
 
+class CountingOptimizer(Identity):
+    """An identity whose encode() 'optimises' (flagged like a GAN); counts encoded inputs."""
+
+    encode_by_optimization = True
+    has_prior = True  # like a GAN: samples come from the prior, not from encoded train codes
+
+    def __init__(self, d):
+        super().__init__(d)
+        self.encoded = 0
+
+    def sample(self, n, generator=None):
+        return torch.randn(n, self.latent_dim, generator=generator)
+
+    def encode(self, x):
+        self.encoded += len(x)
+        return super().encode(x)
+
+
+def test_models_that_optimise_codes_reconstruct_a_capped_subset(tmp_path):
+    import dataclasses
+
+    model = CountingOptimizer(4)
+    cfg = dataclasses.replace(CFG, max_optimized=25)
+    res = run_probe(model, blobs(), cfg, name="slow")
+    assert res.metrics["n_reconstructed"] == 25
+    assert model.encoded == 2 * 25  # 25 test + 25 train images, not 400 + 400
+    assert res.metrics["accuracy"]["test_reconstructions"] > 0.8  # identity: still readable
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
+    rows = list(csv.reader(open(tmp_path / "plots/confusion_test_reconstructions.csv")))
+    assert len(rows) == 1 + 25
+    assert run_probe(Identity(4), blobs(), cfg).metrics["n_reconstructed"] == 400  # others: all
+
+
 def test_same_seed_same_metrics():
     a = run_probe(Identity(4), blobs(), CFG).metrics
     b = run_probe(Identity(4), blobs(), CFG).metrics

@@ -89,6 +89,8 @@ class ClassifyParams:
 
     n_estimators [200] trees; max_train [10000] training originals the forest is fitted on
     (a seeded random subset, 0 = all); max_test [5000] test images scored (0 = all);
+    max_optimized [200]: cap on the test and on the train images reconstructed by a model
+    whose encode() optimises z per image (a GAN: encode_steps generator passes each);
     n_samples [500] generated samples judged (model.sample() where the model has a prior,
     else decoded draws of a GMM fitted to the training codes, n_components by BIC among
     gmm_components [1, 2, 3, 4, 6, 8, 10]); n_show [20] samples drawn in the figure;
@@ -98,6 +100,7 @@ class ClassifyParams:
     n_estimators: int = spec(200, ge=1)
     max_train: int = spec(10000, ge=0)
     max_test: int = spec(5000, ge=0)
+    max_optimized: int = spec(200, ge=1)
     n_samples: int = spec(500, ge=1)
     gmm_components: tuple[int, ...] = spec((1, 2, 3, 4, 6, 8, 10))
     n_show: int = spec(20, ge=1, le=100)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .data.contract import Processed, from_model_output, to_model_input
+from .tasks.common import optimizes_codes, subset
 
 log = logging.getLogger("aelab")
 
@@ -45,13 +46,6 @@ class ProbeResult:
     @property
     def kind(self) -> str:
         return self.meta["kind"]
-
-
-def subset(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices of a random subset of size min(n, cap) (cap 0 = all)."""
-    if cap == 0 or cap >= n:
-        return np.arange(n)
-    return np.sort(rng.choice(n, size=cap, replace=False))
 
 
 @torch.inference_mode()
@@ -136,7 +130,12 @@ def run_probe(model, data: Processed, cfg, *, device="cpu", n_jobs: int = 1,
     res = ProbeResult(m, names, data.meta, {"test_originals": (y_te, pred_te)})
     m["mean_max_prob"] = {"test_originals": float(rf.predict_proba(_flat(x_te)).max(1).mean())}
     if getattr(model, "has_encoder", True):
-        _score_reconstructions(model, rf, x_tr, y_tr, x_te, y_te, pred_te, device, acc, res, rng)
+        keep = np.arange(len(x_te))
+        if optimizes_codes(model):  # each encode() is an optimisation: score a seeded subset
+            keep = subset(len(x_te), cfg.max_optimized, rng)
+        m["n_reconstructed"] = len(keep)  # test images; as many train images
+        _score_reconstructions(model, rf, x_tr, y_tr, x_te[keep], y_te[keep], pred_te[keep],
+                               device, acc, res, rng)
     else:
         m["skipped"] = {"reconstructions": "model has no encoder"}
     m["accuracy"] = acc

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from .. import paths
 from ..data.contract import load_processed, to_model_input
 from ..io import save_figure
-from ..probe import batched, subset
+from ..probe import batched
+from ..tasks.common import subset
 from .common import check_variant, load_variant_model, outputs, setup, write_metrics
 
 log = logging.getLogger("aelab")

@@ -213,7 +213,7 @@ def tune(params, name: str) -> dict:
     from .. import paths
     from ..data.contract import load_processed, to_model_input
     from ..errors import ConfigError
-    from ..probe import subset
+    from ..tasks.common import subset
     from .common import check_variant, fresh_dir, outputs, setup, write_metrics
 
     if name not in params.studies.tune:

@@ -26,7 +26,7 @@ class EvaluateParams:
     General
       seed [0]: seed of all task randomness (noise, holes, subsets, samplers); each task
         derives its own stream from it, so tasks do not depend on which others ran.
-      max_test [1000]: test samples used per task (a fixed random subset; 0 = all).
+      max_test [500]: test samples used per task (a fixed random subset; 0 = all).
       max_train [2000]: training samples used for the train error, the GMM sampler and
         the kNN probe (0 = all).
       max_optimized [24]: the cap on both for a model whose encode() optimises z per
@@ -59,14 +59,15 @@ class EvaluateParams:
       silhouette_max [1000]: codes subsampled for the silhouette score.
     consistency
       consistency_repeats [8]: K, encode/decode passes with sampling per image;
-      consistency_images [6]: images shown (the std is measured on all max_test images).
+      consistency_inputs [250]: inputs whose spread is measured (the first of the max_test
+        subset, itself random); consistency_images [6]: images shown.
     points (moons)
       n_generate_points [1000]: points sampled through the decoder.
       mmd_bandwidths [0.1, 0.2, 0.5, 1.0, 2.0]: RBF bandwidths of the MMD² (standardized units).
     """
 
     seed: int = spec(0, ge=0)
-    max_test: int = spec(1000, ge=0)
+    max_test: int = spec(500, ge=0)
     max_train: int = spec(2000, ge=0)
     max_optimized: int = spec(24, ge=1)
     batch_size: int = spec(500, ge=1)
@@ -86,6 +87,7 @@ class EvaluateParams:
     knn_k: int = spec(5, ge=1)
     silhouette_max: int = spec(1000, ge=10)
     consistency_repeats: int = spec(8, ge=2, le=64)
+    consistency_inputs: int = spec(250, ge=1)
     consistency_images: int = spec(6, ge=1, le=32)
     n_generate_points: int = spec(1000, ge=10)
     mmd_bandwidths: tuple[float, ...] = spec((0.1, 0.2, 0.5, 1.0, 2.0))

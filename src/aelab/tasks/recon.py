@@ -53,11 +53,12 @@ def sampled_repeats(ctx: Context, x: torch.Tensor, k: int) -> torch.Tensor:
 
 def run_consistency(ctx: Context) -> dict:
     k = ctx.params.consistency_repeats
-    reps = sampled_repeats(ctx, ctx.x_test, k)  # (K, N, *shape)
+    x = ctx.x_test[:ctx.params.consistency_inputs]  # x_test is already a seeded random subset
+    reps = sampled_repeats(ctx, x, k)  # (K, N, *shape)
     std = reps.std(dim=0, correction=0)  # (N, *shape) per-element spread across repeats
     # images: pixel values in [0, 1]; points: coordinates in standardized units
     unit = "pixel" if ctx.data.kind == "image" else "coord_standardized"
-    out = {"repeats": k, "n_inputs": len(ctx.x_test),
+    out = {"repeats": k, "n_inputs": len(x),
            f"{unit}_std_mean": mean(std), f"{unit}_std_max": float(std.max()),
            "stochastic_flag": bool(getattr(ctx.model, "stochastic", False))}
     if ctx.data.kind == "image":
