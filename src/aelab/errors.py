@@ -15,7 +15,7 @@ class ConfigError(AelabError):
     exit_code = 2
 
     def __init__(self, key: str, message: str):
-        self.key = key
+        self.key, self.message = key, message
         super().__init__(f"{key}: {message}" if key else message)
 
 

@@ -186,10 +186,10 @@ class Params:
         try:
             model_cfg = parse(MODELS[v.model][1], v.model_args, key)
         except ConfigError as err:
-            if "unknown key" not in str(err):
+            if not err.message.startswith("unknown key"):
                 raise
             variant_keys = [f.name for f in dataclasses.fields(VariantParams) if f.name != "model_args"]
-            raise ConfigError(err.key, f"{str(err)[len(err.key) + 2:]} (settings of model {v.model!r}) "
+            raise ConfigError(err.key, f"{err.message} (settings of model {v.model!r}) "
                               f"or {', '.join(variant_keys)}") from None
         base = {f.name: getattr(self.train, f.name) for f in dataclasses.fields(TrainParams)}
         train = parse(TrainParams, {**base, **v.train}, f"{key}.train")
