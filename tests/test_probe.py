@@ -59,8 +59,12 @@ def test_identity_reconstructions_keep_accuracy_and_agree(tmp_path):
     res = run_probe(Identity(4), data, CFG, name="identity")
     acc = res.metrics["accuracy"]
     assert acc["test_reconstructions"] == acc["test_originals"] > 0.9
-    assert acc["train_reconstructions"] == acc["train_originals"]
+    # identity x̂ = x: the forest of reconstructions is the forest of originals
+    assert acc["test_reconstructions_recon_forest"] == acc["test_originals"]
+    assert "train_originals" not in acc  # a forest memorises its training set: no information
     assert res.metrics["agreement_test"] == 1.0
+    n = acc["test_originals_n"]
+    assert n == len(data.x_test) and acc["test_originals_lo"] < acc["test_originals"] <= acc["test_originals_hi"]
     s = res.metrics["samples"]
     assert s["sampler"] == "gmm" and s["n"] == CFG.n_samples
     assert abs(sum(s["class_fraction"].values()) - 1) < 1e-9 and 0 < s["mean_max_prob"] <= 1
@@ -77,6 +81,8 @@ def test_noise_reconstructions_score_near_chance():
     assert acc["test_originals"] > 0.9
     assert abs(acc["test_reconstructions"] - chance) < 0.12, acc
     assert res.metrics["agreement_test"] < 0.5
+    # noise carries no class: the forest fitted on noise reconstructions is at chance too
+    assert abs(acc["test_reconstructions_recon_forest"] - chance) < 0.12, acc
 
 
 class CountingOptimizer(Identity):
@@ -138,7 +144,8 @@ def test_images_and_prior_sampling(tmp_path):
     model = build_model("mlp_vae", {"bottleneck_size": 2, "hidden_size": 8, "layers": 1}, (1, 4, 4))
     res = run_probe(model, data, CFG, name="vae")
     assert res.metrics["samples"]["sampler"] == "prior"
-    assert set(res.metrics["accuracy"]) == {"test_originals", "test_reconstructions", "train_originals",
-                                            "train_reconstructions"}
+    rates = {"test_originals", "test_reconstructions", "train_reconstructions",
+             "test_reconstructions_recon_forest"}
+    assert set(res.metrics["accuracy"]) == {f"{r}{s}" for r in rates for s in ("", "_n", "_lo", "_hi")}
     write_probe(res, tmp_path / "m.json", tmp_path / "plots")
     assert (tmp_path / "plots/samples.png").stat().st_size > 0

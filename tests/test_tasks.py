@@ -344,6 +344,10 @@ def check_metrics_file(path: Path) -> dict:
         if k == "skipped":
             assert isinstance(v, dict) and all(isinstance(r, str) and r for r in v.values())
             continue
+        if k == "health":  # {ok, warnings: {check: {numbers, why}}}
+            assert set(v) == {"ok", "warnings"} and v["ok"] == (not v["warnings"])
+            assert all(w["why"] for w in v["warnings"].values())
+            continue
         assert isinstance(v, (int, float, str, bool)), f"{k} is not flat: {v!r}"
         if isinstance(v, float):
             assert math.isfinite(v), k
@@ -390,6 +394,11 @@ def test_evaluate_variant_image_vae_with_ood_end_to_end(tmp_path, monkeypatch):
     m = check_metrics_file(tmp_path / "metrics/eval/v.json")
     assert set(m["skipped"]) == {"points_reconstruct", "points_generate", "points_heldout"}
     assert m["anomaly.ood_dataset"] == "mnist" and 0 <= m["anomaly.auroc"] <= 1
+    assert m["anomaly.auroc_lo"] <= m["anomaly.auroc"] <= m["anomaly.auroc_hi"]
+    assert m["anomaly.auroc_n"] == m["anomaly.n_in"] + m["anomaly.n_ood"]
+    assert m["latent.knn_accuracy_lo"] <= m["latent.knn_accuracy"] <= m["latent.knn_accuracy_hi"]
+    # 100 test images < min_n 200: the small-sample check must name the rates it saw
+    assert "anomaly.auroc" in m["health"]["warnings"]["small_n"]["rates"]
     assert m["generate.sampler"] == "prior" and m["consistency.pixel_std_mean"] > 0
     for key in ("reconstruct.test.mse_per_pixel", "reconstruct.train.bce_nats_per_image",
                 "reconstruct.gap.mse_per_pixel", "denoise.gauss_0.3.mse_recon", "inpaint.square_0.4.mse_hole_recon",

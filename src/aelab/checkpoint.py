@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -23,8 +24,12 @@ def save_checkpoint(path: str | Path, model: Autoencoder, *, model_name: str, va
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "extra": extra or {},
     }
+    # torch.save to a path names the zip's records after the file's stem (the random temp
+    # name here); to a buffer it always uses "archive/", so equal weights give equal bytes
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
     with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(state, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tuple[Autoencoder, dict]:

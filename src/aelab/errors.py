@@ -23,5 +23,9 @@ class DataUnavailable(AelabError):
     """No source could provide a dataset; the message lists what was tried."""
 
 
+class DataError(AelabError):
+    """A data file is malformed or hostile (e.g. a pickle naming code); the message names it."""
+
+
 class TrainingDiverged(AelabError):
-    """A loss became NaN/inf; the message names stage, epoch and loss term."""
+    """A loss became NaN/inf or exploded; the message names stage, epoch, batch and loss term."""

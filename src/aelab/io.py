@@ -44,6 +44,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def rounded(d, digits: int = 6):
+    """Floats to `digits` significant digits, recursively (readable metrics files)."""
+    if isinstance(d, dict):
+        return {k: rounded(v, digits) for k, v in d.items()}
+    if isinstance(d, (list, tuple)):
+        return [rounded(v, digits) for v in d]
+    if isinstance(d, float) and math.isfinite(d):
+        return float(f"{d:.{digits}g}")
+    return d
+
+
 def write_json(path: str | os.PathLike, data: dict) -> None:
     text = json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n"
     with atomic_path(path) as tmp:

@@ -22,6 +22,7 @@ import yaml
 from . import paths
 from .config import coerce, parse, spec
 from .errors import AelabError, ConfigError
+from .health import HealthParams
 from .studies.config import StudiesParams
 from .tasks.config import EvaluateParams
 
@@ -42,7 +43,11 @@ class TrainParams:
     epochs (passes over the training set), batch_size (samples), lr (learning rate),
     optimizer, weight_decay (L2, decoupled for adamw), lr_schedule ('constant', 'cosine'
     annealing to 0, or 'step': ×0.1 at 50% and 75% of epochs), grad_clip (max global
-    norm, 0 = off), bf16 (CPU/GPU autocast; measure before enabling), eval_batch_size.
+    norm, 0 = off), bf16 (CPU/GPU autocast; measure before enabling), eval_batch_size,
+    diverge_factor (stop when a batch's training loss exceeds this × epoch 1's mean
+    training loss, 0 = off; NaN/inf always stop; see aelab.divergence), shift_augment
+    (images only: each training batch is shifted by a random whole number of pixels in
+    [−k, k] per image and axis, edges replicated; 0 = off; more data for small sets).
     """
 
     epochs: int = spec(10, ge=1)
@@ -54,6 +59,8 @@ class TrainParams:
     grad_clip: float = spec(0.0, ge=0)
     bf16: bool = False
     eval_batch_size: int = spec(1024, ge=1)
+    diverge_factor: float = spec(10.0, ge=0)
+    shift_augment: int = spec(0, ge=0, le=8)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class Params:
     optional_variants: dict[str, VariantParams] = spec({})  # twins on opt-in datasets (aelab.enable)
     evaluate: EvaluateParams = spec(EvaluateParams())
     classify: ClassifyParams = spec(ClassifyParams())
+    health: HealthParams = spec(HealthParams())
     studies: StudiesParams = spec(StudiesParams())
     report: ReportParams = spec(ReportParams())
     # Sections that tests/test_pipeline.py substitutes in its tiny end-to-end run; each

@@ -3,9 +3,15 @@
 A RandomForestClassifier (sklearn, random_state set) is fitted on training ORIGINALS
 only (flattened, in the model's input space), then scored on
 - test originals (the forest's own accuracy: the yardstick),
-- test reconstructions (information the code keeps),
+- test reconstructions ("does it look like the real thing": a blurry reconstruction can
+  keep the class and still fool a forest that only ever saw sharp digits),
 - reconstructions of training samples (the same images it was fitted on),
 and the agreement rate between its labels for a test image and for its reconstruction.
+A second forest is fitted on the RECONSTRUCTIONS of the training images and scored on
+test reconstructions (`test_reconstructions_recon_forest`: the information the code
+keeps, whatever the outputs look like). Its accuracy on its own training originals is not
+reported: a forest memorises its training set (1.0 says nothing). Every rate carries
+`_n`, `_lo`, `_hi` (Wilson 95% interval); `health` holds aelab.health's probe checks.
 Generated samples (model.sample() where the model has a prior, else decoded draws of a
 GMM fitted to training codes, tasks.generative.CodeGMM) get the forest's predicted class
 histogram and mean max-probability: a forest that is sure about samples and spreads them
@@ -27,6 +33,7 @@ import numpy as np
 import torch
 
 from .data.contract import Processed, from_model_output, to_model_input
+from .stats import rate_entry, share_entry
 from .tasks.common import optimizes_codes, subset
 
 log = logging.getLogger("aelab")
@@ -126,7 +133,7 @@ def run_probe(model, data: Processed, cfg, *, device="cpu", n_jobs: int = 1,
     m = {**base, "n_fit": len(tr), "n_test": len(te), "n_estimators": cfg.n_estimators,
          "chance_accuracy": float(np.bincount(y_te).max() / len(y_te))}
     pred_te = rf.predict(_flat(x_te))
-    acc = {"test_originals": float((pred_te == y_te).mean())}
+    acc = rate_entry("test_originals", pred_te == y_te)
     res = ProbeResult(m, names, data.meta, {"test_originals": (y_te, pred_te)})
     m["mean_max_prob"] = {"test_originals": float(rf.predict_proba(_flat(x_te)).max(1).mean())}
     if getattr(model, "has_encoder", True):
@@ -135,28 +142,34 @@ def run_probe(model, data: Processed, cfg, *, device="cpu", n_jobs: int = 1,
             keep = subset(len(x_te), cfg.max_optimized, rng)
         m["n_reconstructed"] = len(keep)  # test images; as many train images
         _score_reconstructions(model, rf, x_tr, y_tr, x_te[keep], y_te[keep], pred_te[keep],
-                               device, acc, res, rng)
+                               device, acc, res, rng, cfg)
     else:
         m["skipped"] = {"reconstructions": "model has no encoder"}
     m["accuracy"] = acc
     _score_samples(model, rf, x_tr, cfg, device, res, names)
     if data.kind == "points":
         res.test_points = from_model_output(x_te, data.meta)
-    log.info("classify@%s: accuracy %s", name, {k: round(v, 4) for k, v in acc.items()})
+    log.info("classify@%s: accuracy %s", name,
+             {k: round(v, 4) for k, v in acc.items() if not k.endswith(("_n", "_lo", "_hi"))})
     return res
 
 
-def _score_reconstructions(model, rf, x_tr, y_tr, x_te, y_te, pred_te, device, acc, res, rng):
+def _score_reconstructions(model, rf, x_tr, y_tr, x_te, y_te, pred_te, device, acc, res, rng, cfg):
     r_te = batched(model.reconstruct, x_te, device)  # (N_test, *shape)
     pred_r = rf.predict(_flat(r_te))
-    acc["test_reconstructions"] = float((pred_r == y_te).mean())
-    res.metrics["agreement_test"] = float((pred_r == pred_te).mean())  # same label for x and x̂
+    acc.update(rate_entry("test_reconstructions", pred_r == y_te))
+    res.metrics.update(rate_entry("agreement_test", pred_r == pred_te))  # same label for x and x̂
     res.metrics["mean_max_prob"]["test_reconstructions"] = float(rf.predict_proba(_flat(r_te)).max(1).mean())
-    # train reconstructions: at most as many as test images (the forest has seen the originals)
-    idx = subset(len(x_tr), len(x_te), rng)
-    r_tr = batched(model.reconstruct, x_tr[idx], device)
-    acc["train_originals"] = float((rf.predict(_flat(x_tr[idx])) == y_tr[idx]).mean())
-    acc["train_reconstructions"] = float((rf.predict(_flat(r_tr)) == y_tr[idx]).mean())
+    hist = np.bincount(pred_r, minlength=len(res.class_names)) / len(pred_r)
+    res.metrics["reconstruction_class_fraction"] = {res.class_names[i]: float(f) for i, f in enumerate(hist)}
+    # the forest of reconstructions: fitted on x̂ of training images (as many as a GAN's
+    # latent search affords), scored on x̂ of test images
+    idx = subset(len(x_tr), len(x_te) if optimizes_codes(model) else 0, rng)
+    r_tr = batched(model.reconstruct, x_tr[idx], device)  # (N_fit', *shape)
+    acc.update(rate_entry("train_reconstructions", rf.predict(_flat(r_tr)) == y_tr[idx]))
+    rf_r = fit_forest(_flat(r_tr), y_tr[idx], cfg.n_estimators, cfg.seed, rf.n_jobs)
+    acc.update(rate_entry("test_reconstructions_recon_forest", rf_r.predict(_flat(r_te)) == y_te))
+    res.metrics["n_fit_recon_forest"] = len(idx)
     res.confusions["test_reconstructions"] = (y_te, pred_r)
 
 
@@ -168,7 +181,7 @@ def _score_samples(model, rf, x_tr, cfg, device, res: ProbeResult, names):
     res.metrics["samples"] = {
         **info, "n": len(x), "mean_max_prob": float(prob.max(1).mean()),
         "class_fraction": {names[i]: float(hist[i]) for i in range(len(names))},
-        "top_class_fraction": float(hist.max()),
+        **share_entry("top_class_fraction", int(np.bincount(pred).max()), len(pred)),
         "classes_seen": int((hist > 0).sum()),
     }
     res.samples = x.numpy()  # model space: images in [0, 1], points standardized
@@ -179,7 +192,7 @@ def _score_samples(model, rf, x_tr, cfg, device, res: ProbeResult, names):
 
 def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path) -> None:
     """metrics JSON; plots dir: confusion_<split>.csv (DVC confusion plots), PNG figures."""
-    from .io import write_json
+    from .io import rounded, write_json
 
     plots_dir = Path(plots_dir)
     shutil.rmtree(plots_dir, ignore_errors=True)
@@ -192,17 +205,6 @@ def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path) -> None:
         _confusion_figure(res, plots_dir / "confusion.png")
         _samples_figure(res, plots_dir / "samples.png")
     write_json(metrics_path, rounded(res.metrics))
-
-
-def rounded(d, digits: int = 6):
-    """Floats to `digits` significant digits, recursively (readable metrics files)."""
-    if isinstance(d, dict):
-        return {k: rounded(v, digits) for k, v in d.items()}
-    if isinstance(d, (list, tuple)):
-        return [rounded(v, digits) for v in d]
-    if isinstance(d, float):
-        return float(f"{d:.{digits}g}")
-    return d
 
 
 def _write_confusion_csv(path: Path, actual, pred, names) -> None:
@@ -322,5 +324,12 @@ def classify_variant(params, name: str) -> dict:
     res = run_probe(model, data, params.classify, device=device, name=name,
                     n_jobs=thread_count(params.runtime.threads))
     res.metrics["model"] = v.model
+    if "accuracy" in res.metrics:
+        from .health import probe_health
+
+        res.metrics["health"] = probe_health(res.metrics, params.health)
+        if not res.metrics["health"]["ok"]:
+            log.warning("classify@%s: health: %s", name, "; ".join(
+                f"{k}: {w['why']}" for k, w in res.metrics["health"]["warnings"].items()))
     write_probe(res, paths.rf_metrics(name), paths.rf_plots(name))
     return res.metrics

@@ -95,6 +95,9 @@ def train_metrics(v, model, result, device) -> dict:
         "loss_units": model.loss_units,
         "train": {k: round(x, 6) for k, x in result.train.items()},
         "test": {k: round(x, 6) for k, x in result.test.items()},
+        # the divergence health check compares the final training loss with this
+        **({"first_epoch": {"train_loss": round(result.history[0]["train/loss"], 6)}}
+           if result.history and "train/loss" in result.history[0] else {}),
         **({"phases": result.phases} if getattr(result, "phases", None) else {}),
         "device": str(device), "machine": platform.machine(),
     }

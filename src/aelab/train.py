@@ -2,7 +2,8 @@
 
 In-memory data: each epoch slices a device tensor by a shuffled index (no per-sample
 DataLoader); loss terms accumulate on the device and are read once per epoch (no
-.item() per step). A NaN/inf term stops training with TrainingDiverged.
+.item() per step). A NaN/inf term or an exploding loss stops training with
+TrainingDiverged naming the epoch and batch (aelab.divergence).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
+from .divergence import DivergenceGuard
 from .errors import TrainingDiverged
 from .models.base import Autoencoder
 from .params import TrainParams
@@ -55,6 +57,18 @@ def make_schedule(opt, cfg: TrainParams):
 
 def autocast(device: torch.device, enabled: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
+
+
+def random_shift(x: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
+    """Each image of (B, C, H, W) moved by its own (dy, dx) ∈ [−k, k]², edge pixels
+    replicated into the gap. One gather on the device; the shifts come from `gen` (CPU)."""
+    b, _, h, w = x.shape
+    d = torch.randint(-k, k + 1, (2, b), generator=gen).to(x.device)  # (2, B)
+    pad = torch.nn.functional.pad(x, (k, k, k, k), mode="replicate")  # (B, C, H+2k, W+2k)
+    rows = (torch.arange(h, device=x.device) + k - d[0][:, None])[:, :, None]  # (B, H, 1)
+    cols = (torch.arange(w, device=x.device) + k - d[1][:, None])[:, None, :]  # (B, 1, W)
+    out = pad[torch.arange(b, device=x.device)[:, None, None], :, rows, cols]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2)
 
 
 def _batches(n: int, bs: int, perm: torch.Tensor | None = None):
@@ -99,6 +113,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
     gen = torch.Generator(device="cpu").manual_seed(seed)
     n, history = len(x_train), []
     start, train_m, test_m = time.perf_counter(), {}, {}
+    guard = DivergenceGuard(name, cfg.diverge_factor, model.monotone_objective)
     bar = tqdm(range(1, cfg.epochs + 1), desc=f"train {name}", unit="epoch", leave=False,
                disable=None)  # no bar when stderr is not a terminal; the log lines remain
     for epoch in bar:
@@ -107,6 +122,8 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
         perm = torch.randperm(n, generator=gen).to(device)
         for idx in _batches(n, cfg.batch_size, perm):
             xb = x_train[idx]
+            if cfg.shift_augment and xb.dim() == 4:
+                xb = random_shift(xb, cfg.shift_augment, gen)
             with autocast(device, cfg.bf16):
                 out = model(xb, y_train[idx]) if model.needs_labels else model(xb)
             opt.zero_grad(set_to_none=True)
@@ -115,9 +132,11 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             _accumulate(sums, out.loss, out.logs, len(xb))
+            guard.add({"loss": out.loss.detach(), **out.logs})
         if sched is not None:
             sched.step()
         train_m = {k: v.item() / n for k, v in sums.items()}  # one sync per epoch
+        guard.end_epoch(epoch, train_m["loss"])  # names the first bad batch
         _check_finite(train_m, name, epoch, "train")
         test_m = evaluate_loss(model, x_test, y_test, cfg, device)
         _check_finite(test_m, name, epoch, "test")

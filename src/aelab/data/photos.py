@@ -9,7 +9,6 @@ broken/odd files are skipped or converted with a per-file record in meta.
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -18,8 +17,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from ..config import spec
-from ..errors import ConfigError, DataUnavailable
-from . import sources
+from ..errors import ConfigError, DataError, DataUnavailable
+from . import safe_pickle, sources
 from .contract import Processed
 from .images import check_background, load_folder
 from .sources import SourceFailed
@@ -87,19 +86,28 @@ def download_cifar10(cfg: Cifar10Config, raw_dir: Path) -> dict:
        "cifar-10-batches-py folder works too), or allow the network with data.cifar10.download: true.")
 
 
-def _unpickle(path: Path) -> dict:
-    # CIFAR's python batches are pickles (as torchvision reads them); keys are bytes in py2 pickles
-    with open(path, "rb") as f:
-        d = pickle.load(f, encoding="latin1")
-    return {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+def _unpickle(path: Path, keys: tuple[str, ...] = ()) -> dict:
+    # CIFAR's python batches are pickles; a crafted one could run code, so only numpy arrays
+    # and plain containers are admitted (safe_pickle). Keys are bytes in py2 pickles.
+    d = safe_pickle.load(path, what="CIFAR-10 batch")
+    if not isinstance(d, dict):
+        raise DataError(f"{path}: holds a {type(d).__name__}, not a CIFAR-10 batch dict")
+    d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    missing = [k for k in keys if k not in d]
+    if missing:
+        raise DataError(f"{path}: lacks {missing}; not a CIFAR-10 batch")
+    return d
 
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    d = _unpickle(path)
-    x = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)  # rows are R|G|B planes
-    y = np.asarray(d["labels"], dtype=np.int64)
-    if len(x) != len(y):
-        raise ValueError(f"{path}: {len(x)} images but {len(y)} labels")
+    d = _unpickle(path, ("data", "labels"))
+    try:
+        x = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)  # rows are R|G|B planes
+        y = np.asarray(d["labels"], dtype=np.int64)
+    except (ValueError, TypeError) as err:
+        raise DataError(f"{path}: data/labels are not CIFAR-10 shaped ({err})") from None
+    if y.ndim != 1 or len(x) != len(y):
+        raise DataError(f"{path}: {len(x)} images but labels of shape {y.shape}")
     return x, y
 
 

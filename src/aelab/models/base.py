@@ -27,13 +27,17 @@ class Autoencoder(nn.Module):
 
     Class flags tell the tasks what applies: has_prior (sample() from N(0, I)),
     stochastic (reconstruct(x, sample=True) differs between calls), needs_labels
-    (forward(x, y)), loss_units (what `loss` measures, e.g. "nats/image").
+    (forward(x, y)), loss_units (what `loss` measures, e.g. "nats/image"),
+    monotone_objective (`loss` starts positive and only falls in healthy training, so a
+    loss far above epoch 1's is divergence: train.diverge_factor and the health check
+    apply; False where it may be negative or rise by design: RBM, GAN, stacked phases).
     """
 
     has_prior = False
     stochastic = False
     needs_labels = False
     loss_units = ""
+    monotone_objective = True
 
     def __init__(self, cfg, input_shape: tuple[int, ...]):
         super().__init__()

@@ -58,6 +58,7 @@ class GAN(Autoencoder):
     """decode = generator, sample = G(N(0, I)); forward's loss is the generator loss."""
 
     has_prior = True
+    monotone_objective = False  # the players' losses trade off; no joint minimum
     encode_by_optimization = True  # no amortised encoder: encode() optimises z per image
     loss_units = "nats/sample (non-saturating G loss)"
 
@@ -165,6 +166,7 @@ class GAN(Autoencoder):
     def custom_fit(self, *, x_train, x_test, cfg, device, y_train=None, y_test=None, seed: int = 0,
                    name: str = "gan", on_epoch=None):
         """Alternate one D step and one G step per batch for cfg.epochs; returns FitResult."""
+        from ..divergence import DivergenceGuard
         from ..train import FitResult, _check_finite
 
         self.to(device)
@@ -178,6 +180,7 @@ class GAN(Autoencoder):
         z_gen = torch.Generator(device=device).manual_seed(seed)
         n, history, start = len(x_train), [], time.perf_counter()
         train_m, test_m = {}, {}
+        guard = DivergenceGuard(name, cfg.diverge_factor, self.monotone_objective)  # NaN/inf per batch
         for epoch in range(1, cfg.epochs + 1):
             self.train()
             sums: dict[str, torch.Tensor] = {}
@@ -185,9 +188,12 @@ class GAN(Autoencoder):
             for i in range(0, n, cfg.batch_size):
                 xb = x_train[perm[i:i + cfg.batch_size]]
                 z = torch.randn(len(xb), self.latent_dim, device=device, generator=z_gen)
-                for k, v in self._step(xb, z, opt_d, opt_g, cfg, device).items():
+                terms = self._step(xb, z, opt_d, opt_g, cfg, device)
+                guard.add(terms)
+                for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v.float() * len(xb)
             train_m = {k: v.item() / n for k, v in sums.items()}  # one sync per epoch
+            guard.end_epoch(epoch, train_m["loss"])
             _check_finite(train_m, name, epoch, "train")
             test_m = self.evaluate_gan(x_test, cfg, device, seed)
             _check_finite(test_m, name, epoch, "test")

@@ -46,6 +46,7 @@ class RBM(Autoencoder):
     has_prior = True  # sample() draws from the RBM's marginal by Gibbs sampling
     stochastic = True
     loss_units = "free-energy gap F(v) − F(v_k) per sample (CD-k)"
+    monotone_objective = False  # the CD gap can be negative and grows as the model sharpens
 
     def __init__(self, cfg: RBMConfig, input_shape):
         super().__init__(cfg, input_shape)

@@ -80,6 +80,7 @@ class _LayerAE(Autoencoder):
 
 class StackedAutoencoder(Autoencoder):
     needs_labels = True
+    monotone_objective = False  # phases change the objective (reconstruction, then CE)
 
     def __init__(self, cfg: StackedAEConfig, input_shape):
         super().__init__(cfg, input_shape)

@@ -67,6 +67,6 @@ def outputs(study: str) -> tuple[Path, Path]:
 
 def write_metrics(path: Path, metrics: dict) -> None:
     from ..io import write_json
-    from ..probe import rounded
+    from ..io import rounded
 
     write_json(path, rounded(metrics))

@@ -155,6 +155,15 @@ def bce_nats_per_image(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy(r, x.clamp(0, 1), reduction="none").flatten(1).sum(1)
 
 
+def variance_ratio(recon: torch.Tensor, x: torch.Tensor) -> float:
+    """Variance across samples of the outputs over that of the inputs (each the mean over
+    pixels/coordinates of the per-element variance across the N samples). ~1 for a good
+    reconstruction, ~0 when every input gets (nearly) the same output: output collapse."""
+    v_out = recon.double().flatten(1).var(0, correction=0).mean()
+    v_in = x.double().flatten(1).var(0, correction=0).mean()
+    return float(v_out / v_in.clamp_min(1e-12))
+
+
 def mean(t: torch.Tensor) -> float:
     return float(t.double().mean())
 

@@ -5,13 +5,17 @@ larger codes projected onto the first two principal components (PCA fitted on tr
 Metrics: silhouette (sklearn, labels as clusters, Euclidean, on at most silhouette_max test
 codes; −1…1, higher = better separated); knn_accuracy (k-nearest-neighbour classifier fit
 on train codes, scored on test codes; knn_chance = majority-class rate for comparison);
-code_std_mean (mean per-dimension std of test codes; ~0 flags a collapsed code).
+code_std_mean (mean per-dimension std of test codes; ~0 flags a collapsed code);
+code_mmd2_vs_normal (how Gaussian the test codes are: multi-bandwidth RBF MMD² against
+N(0, I), aelab.stats.code_mmd2) beside code_mmd2_floor (two N(0, I) samples of that size).
+Rates carry `_n`, `_lo`, `_hi` (Wilson 95% interval).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..stats import code_mmd2, rate_entry
 from .common import Context, codes, save
 
 MAX_LEGEND_CLASSES = 12  # more classes than this get a colour bar instead of a legend
@@ -31,7 +35,7 @@ def cluster_metrics(ctx: Context, z_train, y_train, z_test, y_test) -> dict:
     k = min(p.knn_k, len(z_train))
     knn = KNeighborsClassifier(n_neighbors=k).fit(z_train, y_train)
     return {"silhouette": float(silhouette_score(z_test[idx], y_test[idx], random_state=ctx.seed("latent"))),
-            "knn_accuracy": float(knn.score(z_test, y_test)), "knn_k": k,
+            **rate_entry("knn_accuracy", knn.predict(z_test) == y_test), "knn_k": k,
             "knn_chance": float(np.bincount(y_test).max() / len(y_test))}
 
 
@@ -39,7 +43,8 @@ def run_latent(ctx: Context) -> dict:
     z_train, z_test = codes(ctx, "train").numpy(), codes(ctx, "test").numpy()  # (N, latent)
     y_train, y_test = ctx.y_train, ctx.y_test
     dim = z_test.shape[1]
-    out: dict = {"dim": dim, "code_std_mean": float(z_test.std(0).mean())}
+    out: dict = {"dim": dim, "code_std_mean": float(z_test.std(0).mean()),
+                 **code_mmd2(z_test, ctx.seed("latent_mmd"))}
     labelled = (y_test >= 0).all() and (y_train >= 0).all()
     if labelled and len(np.unique(y_test)) >= 2 and len(np.unique(y_train)) >= 2:
         out.update(cluster_metrics(ctx, z_train, y_train, z_test, y_test))

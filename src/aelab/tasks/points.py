@@ -16,7 +16,7 @@ import torch
 
 from ..data.contract import from_model_output, to_model_input
 from ..losses import mmd2
-from .common import Context, codes, mean, mse_per_sample, reconstruct, save, subset
+from .common import Context, codes, mean, mse_per_sample, reconstruct, save, subset, variance_ratio
 from .generative import generate_samples
 
 
@@ -25,7 +25,8 @@ def _errors(ctx: Context, x: torch.Tensor) -> dict:
     r = reconstruct(ctx, x)
     data_x, data_r = (torch.from_numpy(from_model_output(t, ctx.meta)) for t in (x, r))
     return {"mse_per_coord": mean(mse_per_sample(data_r, data_x)),
-            "mse_per_coord_standardized": mean(mse_per_sample(r, x))}
+            "mse_per_coord_standardized": mean(mse_per_sample(r, x)),
+            "variance_ratio": variance_ratio(r, x)}
 
 
 def run_points_reconstruct(ctx: Context) -> dict:

@@ -5,7 +5,8 @@ exactly 0 for a deterministic model.
 
 Metric units: mse_per_pixel (mean over C·H·W values in [0, 1]), bce_nats_per_image
 (summed over pixels), psnr_db (mean of per-image PSNR, peak 1, per-image MSE floored at
-1e-12 so a perfect reconstruction reads 120 dB), ssim (mean SSIM, 1 = identical).
+1e-12 so a perfect reconstruction reads 120 dB), ssim (mean SSIM, 1 = identical),
+variance_ratio (outputs' variance across images over the inputs'; ~0 = output collapse).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 
 from ..losses import psnr, ssim
 from .common import (Context, bce_nats_per_image, image_rows_figure, mean, mse_per_sample,
-                     reconstruct, save)
+                     reconstruct, save, variance_ratio)
 
 
 def errors(recon: torch.Tensor, x: torch.Tensor) -> dict[str, float]:
@@ -25,6 +26,7 @@ def errors(recon: torch.Tensor, x: torch.Tensor) -> dict[str, float]:
         "bce_nats_per_image": mean(bce_nats_per_image(recon, x)),
         "psnr_db": mean(psnr(mse)),
         "ssim": mean(ssim(recon.clamp(0, 1), x)),
+        "variance_ratio": variance_ratio(recon, x),
     }
 
 

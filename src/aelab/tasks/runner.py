@@ -44,14 +44,12 @@ def _check_inputs(name: str, v, state: dict, data) -> None:
 
 def tidy(metrics: dict, label: str) -> dict:
     """Round floats to 6 significant digits; refuse NaN/inf, naming the key."""
-    out = {}
+    from ..io import rounded
+
     for k, v in metrics.items():
-        if isinstance(v, float):
-            if not math.isfinite(v):
-                raise AelabError(f"{label}: metric {k!r} is {v}; not writing metrics")
-            v = float(f"{v:.6g}")
-        out[k] = v
-    return out
+        if isinstance(v, float) and not math.isfinite(v):
+            raise AelabError(f"{label}: metric {k!r} is {v}; not writing metrics")
+    return rounded(metrics)
 
 
 def run_tasks(ctx, label: str) -> tuple[dict, dict]:
@@ -78,11 +76,25 @@ def run_tasks(ctx, label: str) -> tuple[dict, dict]:
     return metrics, skipped
 
 
+def _health(params, name: str, model, metrics: dict) -> dict:
+    """aelab.health checks on these metrics and train@'s (read for the divergence/KL checks)."""
+    from ..health import evaluate_health
+    from ..io import read_json
+
+    train_file = paths.train_metrics(name)
+    train = read_json(train_file) if train_file.exists() else {}
+    verdict = evaluate_health(metrics, train, model.monotone_objective, params.health)
+    if not verdict["ok"]:
+        log.warning("evaluate@%s: health: %s", name,
+                    "; ".join(f"{k}: {w['why']}" for k, w in verdict["warnings"].items()))
+    return verdict
+
+
 def evaluate_variant(params, name: str) -> dict:
     """Evaluate models/<name>.pt on data/processed/<dataset>.npz; returns the metrics written."""
     from ..checkpoint import load_checkpoint
     from ..data.contract import load_processed
-    from ..io import write_json
+    from ..io import rounded, write_json
     from ..runtime import configure_torch, seed_everything
     from .common import make_context
 
@@ -104,7 +116,8 @@ def evaluate_variant(params, name: str) -> dict:
     metrics, skipped = run_tasks(ctx, label)
     metrics = {"variant": name, "model": v.model, "dataset": v.dataset, "kind": data.kind,
                **metrics, "seconds.total": round(time.perf_counter() - start, 2)}
-    metrics = {**tidy(metrics, label), "skipped": skipped}
+    metrics = tidy(metrics, label)
+    metrics = {**metrics, "health": rounded(_health(params, name, model, metrics)), "skipped": skipped}
     write_json(paths.eval_metrics(name), metrics)
     log.info("%s: %d metrics, %d tasks skipped (%s), %.1f s", label, len(metrics) - 1, len(skipped),
              ", ".join(sorted(skipped)) or "none", metrics["seconds.total"])

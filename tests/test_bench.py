@@ -1,0 +1,94 @@
+"""benchmarks/train_speed.py compares like with like: the plain loop's model, loss and step
+match the project's, and one tiny synthetic run writes the JSON the README points at."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+CASES = ["fmnist_mlp_vae", "mnist_conv_vae"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("train_speed", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses resolve string annotations through it
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module", params=CASES)
+def case(bench, request):
+    return bench.load_case(request.param, synthetic=True, subset=256, n_test=128)
+
+
+def test_plain_side_imports_nothing(bench):
+    for fn in (bench.PlainVAE, bench.plain_mlp_vae, bench.plain_conv_vae, bench.plain_eval, bench.plain_fit):
+        assert "import" not in inspect.getsource(fn), fn.__name__
+
+
+def test_same_parameter_count_and_init(bench, case):
+    a, b, _ = bench.build_pair(case, seed=3)  # raises if counts or initial weights differ
+    assert bench.n_params(a) == bench.n_params(b) == a.n_params
+    expected = {"fmnist_mlp_vae": 535_828, "mnist_conv_vae": 134_165}[case.name]
+    assert a.n_params == expected
+
+
+def test_one_step_gives_the_same_loss(bench, case):
+    torch.manual_seed(0)
+    a = bench.project_model(case)
+    with torch.no_grad():  # at init KL is ~1e-5 of the loss; scaled codes make it ~1 % so it counts
+        a.encoder[-1].weight.mul_(30)
+    torch.manual_seed(1)  # a different init, then the project's weights copied over
+    b = bench.plain_model(case)
+    b.load_state_dict(a.state_dict())
+    bs = case.variant.train.batch_size
+    one_batch = dataclasses.replace(case, x_train=case.x_train[:bs])
+
+    torch.manual_seed(7)
+    out = a(one_batch.x_train)
+    assert out.logs["kl_nats"].item() > 0.005 * out.loss.item()
+    loss_a = out.loss.item()
+    torch.manual_seed(7)
+    loss_b = b(one_batch.x_train).item()
+    assert math.isclose(loss_a, loss_b, rel_tol=1e-5)
+
+    # one optimizer step each through the real loops, then the test loss after it
+    t = case.variant.train
+    torch.manual_seed(11)
+    secs_a, test_a = bench.project_fit(a, one_batch, 1, 5, torch.device("cpu"))
+    torch.manual_seed(11)
+    secs_b, test_b = bench.plain_fit(b, one_batch.x_train, one_batch.x_test, epochs=1, batch_size=bs,
+                                     lr=t.lr, eval_batch_size=t.eval_batch_size, seed=5, device="cpu")
+    assert len(secs_a) == len(secs_b) == 1
+    assert math.isclose(test_a, test_b, rel_tol=1e-5)
+
+
+def test_tiny_run_writes_the_expected_json(bench, tmp_path):
+    out = tmp_path / "bench" / "train_speed.json"
+    bench.main(["--synthetic", "--subset", "256", "--pairs", "1", "--epochs", "1", "--threads", "1",
+                "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert {"benchmark", "note", "settings", "machine", "load", "cases"} <= data.keys()
+    assert {"platform", "cpu_count", "torch", "torch_threads"} <= data["machine"].keys()
+    assert len(data["load"]["before"]) == len(data["load"]["after"]) == 3
+    assert sorted(data["cases"]) == sorted(CASES)
+    for r in data["cases"].values():
+        assert {"ratio_best", "ratio_median", "test_loss_rel_diff", "params", "n_train"} <= r.keys()
+        for side in ("project", "plain"):
+            s = r[side]
+            assert {"best_samples_per_s", "median_samples_per_s", "test_loss_mean", "runs"} <= s.keys()
+            assert s["best_samples_per_s"] > 0 and len(s["runs"]) == 1
+        # same seed, same start, same steps: the two sides land on the same test loss
+        assert abs(r["test_loss_rel_diff"]) < 1e-4
+    assert not list(out.parent.glob(".*"))  # the atomic writer left no temp file
