@@ -89,17 +89,27 @@ def plain_conv_vae(latent: int, beta: float) -> PlainVAE:
 
 
 @torch.inference_mode()
-def plain_eval(model: PlainVAE, x: torch.Tensor, batch_size: int, device) -> float:
+def _amp(device, bf16: bool):
+    """bf16 autocast on the device when asked (what TrainParams.bf16 does), else nothing."""
+    import contextlib
+
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+@torch.inference_mode()
+def plain_eval(model: PlainVAE, x: torch.Tensor, batch_size: int, device, bf16: bool = False) -> float:
     model.eval()
     total = torch.zeros((), device=device)
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size].to(device)
-        total += model(xb) * len(xb)
+        with _amp(device, bf16):
+            loss = model(xb)
+        total += loss.float() * len(xb)
     return total.item() / len(x)
 
 
 def plain_fit(model: PlainVAE, x_train, x_test, *, epochs: int, batch_size: int, lr: float,
-              eval_batch_size: int, seed: int, device) -> tuple[list[float], float]:
+              eval_batch_size: int, seed: int, device, bf16: bool = False) -> tuple[list[float], float]:
     """Per-epoch wall seconds (train + test evaluation) and the final test loss."""
     t0 = time.perf_counter()
     model.to(device)
@@ -111,11 +121,12 @@ def plain_fit(model: PlainVAE, x_train, x_test, *, epochs: int, batch_size: int,
         model.train()
         perm = torch.randperm(len(x_train), generator=gen).to(device)
         for i in range(0, len(perm), batch_size):
-            loss = model(x_train[perm[i:i + batch_size]])
+            with _amp(device, bf16):
+                loss = model(x_train[perm[i:i + batch_size]])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-        test_loss = plain_eval(model, x_test, eval_batch_size, device)
+        test_loss = plain_eval(model, x_test, eval_batch_size, device, bf16)
         stamps.append(time.perf_counter())
     return _durations(t0, stamps), test_loss
 
@@ -142,8 +153,9 @@ class Case:
 def mirror_check(v) -> None:
     """The plain loop mirrors only these settings; anything else would compare unlike work."""
     t, m = v.train, v.model_cfg
-    if (t.optimizer, t.weight_decay, t.lr_schedule, t.grad_clip, t.bf16) != ("adam", 0.0, "constant", 0.0, False):
-        raise SystemExit(f"{v.name}: the plain loop mirrors Adam, no weight decay/schedule/clip/bf16; got {t}")
+    if (t.optimizer, t.weight_decay, t.lr_schedule, t.grad_clip, t.shift_augment) != ("adam", 0.0, "constant", 0.0, 0):
+        raise SystemExit(f"{v.name}: the plain loop mirrors Adam (bf16 or not), no weight decay/"
+                         f"schedule/clip/augmentation; got {t}")
     if m.loss != "bce" or (v.model == "conv_vae" and (m.filters, m.convs_per_stage, m.dense) != ((32, 64), 1, 16)):
         raise SystemExit(f"{v.name}: plain_{v.model} copies the Keras/study net; update it for {m}")
 
@@ -221,7 +233,8 @@ def run_pair(case: Case, seed: int, epochs: int, device) -> dict:
             secs, loss = project_fit(model, case, epochs, seed, device)
         else:
             secs, loss = plain_fit(model, case.x_train, case.x_test, epochs=epochs, batch_size=t.batch_size,
-                                   lr=t.lr, eval_batch_size=t.eval_batch_size, seed=seed, device=device)
+                                   lr=t.lr, eval_batch_size=t.eval_batch_size, seed=seed, device=device,
+                                   bf16=t.bf16)
         out[side] = {"seed": seed, "epoch_seconds": [round(s, 4) for s in secs],
                      "samples_per_s": [round(len(case.x_train) / s, 1) for s in secs],
                      "test_loss": loss}

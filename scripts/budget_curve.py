@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 
 import numpy as np
@@ -21,12 +20,14 @@ import torch
 
 
 def _parse_set(text: str) -> dict:
+    import yaml
+
     out = {}
     for part in filter(None, text.split(",")):
         k, v = part.split("=")
-        out[k] = {"true": True, "false": False}.get(v.lower(), v)
-        if isinstance(out[k], str):
-            out[k] = float(v) if any(c in v for c in ".e") else int(v)
+        out[k] = yaml.safe_load(v)  # 32 → int, 0.003 → float, true → bool, cosine → str
+        if isinstance(out[k], str) and k in ("lr", "weight_decay"):
+            out[k] = float(out[k])  # PyYAML reads 1e-3 as a string
     return out
 
 

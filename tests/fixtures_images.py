@@ -108,11 +108,13 @@ def make_cifar_tar(path: Path, batches: dict) -> Path:
 
 
 def make_afhq_zip(path: Path, n_train: int = 6, n_val: int = 2) -> Path:
-    """afhq.zip layout afhq/{train,val}/{cat,dog}/*.jpg plus one zero-byte cat file."""
+    """afhq.zip layout afhq/{train,val}/{cat,dog}/*.jpg plus one zero-byte cat file; every
+    cat distinct (val seeds start at 50), so none is dropped as a duplicate."""
     with zipfile.ZipFile(path, "w") as zf:
-        for split, n in (("train", n_train), ("val", n_val)):
+        for split, n, seed0 in (("train", n_train, 0), ("val", n_val, 50)):
             for i in range(n):
-                zf.writestr(f"afhq/{split}/cat/flickr_cat_{i:06d}.jpg", jpeg_bytes(noisy_rgb(64, 64, i)))
+                zf.writestr(f"afhq/{split}/cat/flickr_cat_{i:06d}.jpg",
+                            jpeg_bytes(noisy_rgb(64, 64, seed0 + i)))
             zf.writestr(f"afhq/{split}/dog/flickr_dog_000000.jpg", jpeg_bytes(noisy_rgb(64, 64, 99)))
         zf.writestr("afhq/train/cat/zz_broken.jpg", b"")
         zf.writestr("__MACOSX/afhq/train/cat/._flickr_cat_000000.jpg", b"\0\5\26\7 AppleDouble")
@@ -128,3 +130,51 @@ def make_pistachio_folder(root: Path, n_kirmizi: int = 5, n_siirt: int = 3) -> P
                 jpeg_bytes(noisy_rgb(60, 60, i)))
     (root / "Pistachio_Image_Dataset" / "Pistachio_Image_Dataset_Request.txt").write_text("cite us\n")
     return root
+
+
+# --- hostile archives and headers (tests/test_hostile_archives.py) ----------------------------
+
+def png_header(w: int, h: int) -> bytes:
+    """A PNG that declares w×h RGB pixels but holds no image data: PIL's open() reads the
+    size from it; decoding would fail. Proves a size check happens before decoding."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def add_tar_file(tf: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tf.addfile(info, io.BytesIO(data))
+
+
+def make_hostile_afhq_tar(path: Path, outside: str) -> Path:
+    """afhq/train/cat + afhq/val/cat with 3 good cats, plus one of each member that must
+    never be extracted: a symlink to `outside`, a hard link, two path-traversal names."""
+    with tarfile.open(path, "w") as tf:
+        for split, i in (("train", 0), ("train", 1), ("val", 2)):
+            add_tar_file(tf, f"afhq/{split}/cat/cat_{i}.jpg", jpeg_bytes(noisy_rgb(40, 40, 10 + i)))
+        link = tarfile.TarInfo("afhq/train/cat/evil_symlink.jpg")
+        link.type, link.linkname = tarfile.SYMTYPE, outside
+        tf.addfile(link)
+        hard = tarfile.TarInfo("afhq/train/cat/evil_hardlink.jpg")
+        hard.type, hard.linkname = tarfile.LNKTYPE, "afhq/train/cat/cat_0.jpg"
+        tf.addfile(hard)
+        add_tar_file(tf, "afhq/train/cat/../../../../escaped.jpg", jpeg_bytes(noisy_rgb(40, 40, 20)))
+        add_tar_file(tf, "/tmp/aelab_absolute_escape.jpg", jpeg_bytes(noisy_rgb(40, 40, 21)))
+    return path
+
+
+def zip_symlink(zf: zipfile.ZipFile, name: str, target: str) -> None:
+    """A zip member flagged as a unix symlink (what `zip --symlinks` writes)."""
+    import stat
+
+    info = zipfile.ZipInfo(name)
+    info.create_system = 3  # unix: external_attr's high 16 bits are st_mode
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    zf.writestr(info, target)

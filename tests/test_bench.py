@@ -69,7 +69,8 @@ def test_one_step_gives_the_same_loss(bench, case):
     secs_a, test_a = bench.project_fit(a, one_batch, 1, 5, torch.device("cpu"))
     torch.manual_seed(11)
     secs_b, test_b = bench.plain_fit(b, one_batch.x_train, one_batch.x_test, epochs=1, batch_size=bs,
-                                     lr=t.lr, eval_batch_size=t.eval_batch_size, seed=5, device="cpu")
+                                     lr=t.lr, eval_batch_size=t.eval_batch_size, seed=5, device="cpu",
+                                     bf16=t.bf16)
     assert len(secs_a) == len(secs_b) == 1
     assert math.isclose(test_a, test_b, rel_tol=1e-5)
 

@@ -310,7 +310,8 @@ def test_cifar10_unavailable(tmp_path, monkeypatch):
 
 def test_cats_from_afhq_zip_uses_its_split(tmp_path):
     z = make_afhq_zip(tmp_path / "afhq.zip", n_train=6, n_val=2)
-    p = fetch_and_build("cats", {"source": str(z), "download": False, "size": 16}, tmp_path / "raw")
+    cfg = {"source": str(z), "download": False, "size": 16, "sha256": ""}  # a fake, not AFHQ's bytes
+    p = fetch_and_build("cats", cfg, tmp_path / "raw")
     assert p.x_train.shape == (6, 3, 16, 16) and p.x_test.shape == (2, 3, 16, 16)
     assert (p.y_train == -1).all() and p.meta["class_names"] == []
     assert p.meta["skipped_files"] == [{"file": "afhq/train/cat/zz_broken.jpg", "reason": "empty file"}]

@@ -371,3 +371,16 @@ def test_stacked_ae_phases_on_digits(tmp_path):
     with pytest.raises(ConfigError, match="labels"):
         model.custom_fit(x_train=x[:10], x_test=x[:10], cfg=cfg, device=torch.device("cpu"),
                          y_train=torch.full((10,), -1), y_test=y[:10], seed=0, name="sae", on_epoch=None)
+
+
+def test_bce_warmup_trains_on_bce_then_the_configured_loss_and_evaluates_on_it():
+    model = build_model("conv_ae", {"latent_dim": 2, "loss": "l1", "warmup_bce_epochs": 1}, (1, 8, 8))
+    x = torch.rand(4, 1, 8, 8)
+    model.train()
+    model.start_epoch(1)
+    assert set(model(x).logs) == {"recon_bce_per_pixel"}  # warm-up epoch: BCE, per pixel like L1
+    model.start_epoch(2)
+    assert set(model(x).logs) == {"recon_l1"}
+    model.start_epoch(1)
+    model.eval()
+    assert set(model(x).logs) == {"recon_l1"}  # evaluation reports the configured loss

@@ -434,8 +434,9 @@ def test_every_model_runs_every_applicable_task(name, shape, tmp_path):
     model = build_model(name, CHEAP_ARGS.get(name, {}), shape)
     data, ood = striped(40, shape=shape), striped(30, axis="cols")
     ctx = ctx_for(model, data, tmp_path, CONTRACT, ood=ood, ood_name="cols")
-    metrics, skipped = run_tasks(ctx, name)
+    metrics, skipped, seconds = run_tasks(ctx, name)
     tidy(metrics, name)  # raises on NaN/inf
-    ran = {k.split(".")[0] for k in metrics} - {"seconds"}
+    ran = {k.split(".")[0] for k in metrics}
+    assert set(seconds) == ran and not any(k.startswith("seconds") for k in metrics)  # timings apart
     assert ran | {k for k in skipped if "." not in k} == set(TASKS), (ran, skipped)
     assert {"reconstruct", "generate"} <= ran

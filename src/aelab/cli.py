@@ -1,19 +1,26 @@
-"""Shared entry point of the stage scripts: args, logging, params, one-line errors."""
+"""Shared entry point of the stage scripts: args, logging, params, one-line errors, timing."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import time
 from typing import Callable
 
 from .params import load_params, user_errors
 from .runtime import setup_logging
+from .timing import TIMING_KEY, seconds_since_process_start, write_timing
+
+_IMPORTED_AFTER_S = seconds_since_process_start()  # interpreter + imports up to this module
+_T0 = time.perf_counter()
 
 
 def stage_main(stage: str, fn: Callable, target: str | None = None, doc: str = "") -> None:
     """Run `fn(params, <target>)` (or `fn(params)`) as stage `stage@<target>`.
 
     Bad params exit 2 with the dotted key; other expected failures exit 1 with one line.
+    A successful run writes timing/<label>.json (aelab.timing); a dict result may carry
+    extra timing numbers under TIMING_KEY, which is removed from it.
     """
     parser = argparse.ArgumentParser(prog=f"stages/{stage}.py", description=doc)
     if target:
@@ -23,7 +30,12 @@ def stage_main(stage: str, fn: Callable, target: str | None = None, doc: str = "
     setup_logging()
     name = getattr(args, target) if target else None
     label = f"{stage}@{name}" if name else stage
+    start = time.perf_counter()
     with user_errors(label):
         params = load_params(args.params)
-        fn(params, name) if target else fn(params)
+        loaded = time.perf_counter()
+        result = fn(params, name) if target else fn(params)
+        extra = result.pop(TIMING_KEY, {}) if isinstance(result, dict) else {}
+        write_timing(label, startup_s=_IMPORTED_AFTER_S + (start - _T0), params_s=loaded - start,
+                     work_s=time.perf_counter() - loaded, **extra)
     logging.getLogger("aelab").info("%s: done", label)

@@ -22,6 +22,10 @@ from .errors import ConfigError
 
 _MISSING = dataclasses.MISSING
 
+# Upper bound of data seeds: sklearn's random_state must be < 2**32, and datasets derive a
+# few seeds by adding small offsets (moons: seed + 1, seed + 2 + i).
+SEED_MAX = 2**31 - 1
+
 
 def spec(default: Any = _MISSING, *, ge=None, gt=None, le=None, lt=None, doc: str = ""):
     """A dataclass field with range constraints; mutable defaults become factories."""

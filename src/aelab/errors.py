@@ -27,5 +27,14 @@ class DataError(AelabError):
     """A data file is malformed or hostile (e.g. a pickle naming code); the message names it."""
 
 
+class CorruptArtefact(DataError):
+    """A file a stage wrote is unreadable (truncated, empty, garbage, stale); the message
+    names it and the `dvc repro` command that rebuilds it."""
+
+    def __init__(self, path, problem: str, rebuild: str):
+        self.path, self.problem, self.rebuild = str(path), problem, rebuild
+        super().__init__(f"{path}: {problem}; rebuild it with `{rebuild}`")
+
+
 class TrainingDiverged(AelabError):
     """A loss became NaN/inf or exploded; the message names stage, epoch, batch and loss term."""

@@ -5,6 +5,7 @@ A stage that dies half-way leaves either the old file or none, never a torn one.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -14,15 +15,29 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    """The process umask. POSIX can only read it by setting it, so set 0 and restore at
+    once; cached, so the brief window happens once per process (not at import)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
-    """Yield a temp path beside `path`; rename it over `path` only if the block succeeds."""
+    """Yield a temp path beside `path`; rename it over `path` only if the block succeeds.
+
+    mkstemp creates the file 0600; before the rename it gets the mode a plain open() would
+    (0666 & ~umask, e.g. 0644), so outputs stay readable by the group/other users DVC expects.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -7,6 +7,8 @@ Units are explicit so numbers from different models can be compared:
 - "l1":   absolute error averaged over elements            → MAE per pixel
 - "ssim": 1 − SSIM (gaussian window 7, per channel)        → dissimilarity per image, in [0, 2]
 - "bce_ssim": bce + ssim_weight · n_pixels · (1 − SSIM)     → nats-scaled per image
+- "bce_per_pixel": bce / n_pixels (nats per pixel): only the BCE warm-up of a model whose
+  loss is per pixel (Autoencoder._loss_name), so Adam's moment estimates carry over
 Decoders with sigmoid outputs hand logits to these functions; BCE uses the logits
 directly (numerically stable), the other losses use sigmoid(logits).
 """
@@ -32,6 +34,8 @@ def reconstruction(name: str, out: torch.Tensor, x: torch.Tensor, logits: bool,
         if logits:
             return _flat(F.binary_cross_entropy_with_logits(out, x, reduction="none")).sum(1)
         return _flat(F.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7), x, reduction="none")).sum(1)
+    if name == "bce_per_pixel":  # the warm-up loss: on the per-pixel scale of mse/l1
+        return reconstruction("bce", out, x, logits) / x[0].numel()
     recon = torch.sigmoid(out) if logits else out
     if name == "mse":
         return _flat((recon - x) ** 2).mean(1)

@@ -96,7 +96,7 @@ class ClassifyParams:
 
     n_estimators [200] trees; max_train [10000] training originals the forest is fitted on
     (a seeded random subset, 0 = all); max_test [5000] test images scored (0 = all);
-    max_optimized [200]: cap on the test and on the train images reconstructed by a model
+    max_optimized [500]: cap on the test and on the train images reconstructed by a model
     whose encode() optimises z per image (a GAN: encode_steps generator passes each);
     n_samples [500] generated samples judged (model.sample() where the model has a prior,
     else decoded draws of a GMM fitted to the training codes, n_components by BIC among
@@ -107,7 +107,7 @@ class ClassifyParams:
     n_estimators: int = spec(200, ge=1)
     max_train: int = spec(10000, ge=0)
     max_test: int = spec(5000, ge=0)
-    max_optimized: int = spec(200, ge=1)
+    max_optimized: int = spec(500, ge=1)
     n_samples: int = spec(500, ge=1)
     gmm_components: tuple[int, ...] = spec((1, 2, 3, 4, 6, 8, 10))
     n_show: int = spec(20, ge=1, le=100)
@@ -204,14 +204,50 @@ class Params:
         return Variant(name, v.dataset, v.model, model_cfg, train, v.description)
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a repeated mapping key. PyYAML keeps the last of two
+    `noise:` lines silently, so an edit lower in the file would quietly win; this raises
+    ConfigError naming the dotted path and both line numbers instead."""
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _refuse_repeated_keys(node, "", set())
+        return self.construct_document(node)
+
+
+def _refuse_repeated_keys(node: yaml.Node, key: str, seen_nodes: set) -> None:
+    from .config import join
+
+    if id(node) in seen_nodes:  # an alias to a node already checked (or to itself)
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: dict = {}
+        for k, v in node.value:
+            if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge":
+                _refuse_repeated_keys(v, key, seen_nodes)  # `<<: *anchor` merges may override, as YAML says
+                continue
+            dotted = join(key, k.value)
+            if k.value in seen:
+                raise ConfigError(dotted, f"key repeated at line {k.start_mark.line + 1} (first at "
+                                  f"line {seen[k.value]}); YAML would keep only the last — remove one")
+            seen[k.value] = k.start_mark.line + 1
+            _refuse_repeated_keys(v, dotted, seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _refuse_repeated_keys(item, join(key, i), seen_nodes)
+
+
 def load_params(path: str | Path = paths.PARAMS) -> Params:
     path = Path(path)
     if not path.exists():
         raise ConfigError("", f"{path} not found (run stages from the project root)")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=UniqueKeyLoader) or {}
     except yaml.YAMLError as err:
-        raise ConfigError("", f"{path} is not valid YAML: {err}") from None
+        raise ConfigError("", f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
     return parse(Params, raw, "")
 
 

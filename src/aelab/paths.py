@@ -56,5 +56,12 @@ def study_plots(study: str) -> Path:
     return Path("plots/studies") / study
 
 
+def timing_file(label: str) -> Path:
+    """timing/<stage>@<target>.json: wall seconds and peak memory of one stage run. Kept out
+    of metrics/ and of git (.gitignore) and undeclared in dvc.yaml, so identical results
+    give identical tracked files and `dvc metrics diff` shows no timing noise."""
+    return Path("timing") / f"{label}.json"
+
+
 def report_dir() -> Path:
     return Path("report")

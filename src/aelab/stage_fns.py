@@ -15,6 +15,7 @@ from .data.contract import SOURCE_FILE, load_processed, save_processed, to_model
 from .data.registry import get_dataset
 from .io import write_json
 from .params import Params
+from .timing import TIMING_KEY
 
 log = logging.getLogger("aelab")
 
@@ -84,20 +85,23 @@ def train(params: Params, name: str) -> dict:
                     dataset=v.dataset, extra={"data_meta": data.meta})
     metrics = train_metrics(v, model, result, device)
     write_json(paths.train_metrics(name), metrics)
-    return metrics
+    phase_s = {k: p.get("seconds") for k, p in (getattr(result, "phases", None) or {}).items()}
+    return {**metrics, TIMING_KEY: {"fit_s": result.seconds, "samples_per_s": result.samples_per_s,
+                                    **({"phases_s": phase_s} if phase_s else {})}}
 
 
 def train_metrics(v, model, result, device) -> dict:
     return {
         "variant": v.name, "model": v.model, "dataset": v.dataset,
         "params": model.n_params, "epochs": result.epochs,
-        "seconds": round(result.seconds, 2), "samples_per_s": round(result.samples_per_s, 1),
         "loss_units": model.loss_units,
         "train": {k: round(x, 6) for k, x in result.train.items()},
         "test": {k: round(x, 6) for k, x in result.test.items()},
         # the divergence health check compares the final training loss with this
         **({"first_epoch": {"train_loss": round(result.history[0]["train/loss"], 6)}}
            if result.history and "train/loss" in result.history[0] else {}),
-        **({"phases": result.phases} if getattr(result, "phases", None) else {}),
+        # phase timings go to the timing file (aelab.timing), not the results
+        **({"phases": {k: {kk: vv for kk, vv in p.items() if kk != "seconds"}
+                       for k, p in result.phases.items()}} if getattr(result, "phases", None) else {}),
         "device": str(device), "machine": platform.machine(),
     }

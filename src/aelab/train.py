@@ -118,6 +118,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
                disable=None)  # no bar when stderr is not a terminal; the log lines remain
     for epoch in bar:
         model.train()
+        model.start_epoch(epoch)
         sums: dict[str, torch.Tensor] = {}
         perm = torch.randperm(n, generator=gen).to(device)
         for idx in _batches(n, cfg.batch_size, perm):

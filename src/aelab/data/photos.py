@@ -3,7 +3,11 @@
 Sources, in order (DESIGN.md §2): the configured `source` (folder, .zip or .tar[.gz]); then
 the network — torchvision's CIFAR-10 downloader (md5-checked), the AFHQ archive (sha256),
 the Kaggle CLI or a user-given URL for pistachios. Photo folders go through images.py, so
-broken/odd files are skipped or converted with a per-file record in meta.
+broken/odd files are skipped or converted with a per-file record in meta; members the
+download left out of an archive (links, path traversal: sources.scan) join that record.
+
+A configured local archive is checked against the dataset's `sha256` when one is set, and
+a source without the wanted class folder is refused with what it does hold.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..config import spec
+from ..config import SEED_MAX, spec
 from ..errors import ConfigError, DataError, DataUnavailable
 from . import safe_pickle, sources
 from .contract import Processed
-from .images import check_background, load_folder
+from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder
 from .sources import SourceFailed
 
 IMAGES = "images"  # raw_dir/images/… holds the extracted photos, original relative paths kept
@@ -42,12 +46,16 @@ class Cifar10Config:
     """source: cifar-10-python.tar.gz, its extracted cifar-10-batches-py folder (or a folder
     or zip holding it), tried first; "" = none. download: allow torchvision's downloader
     (default true). limit_train: keep only the first N training images (0 = all 50,000).
-    timeout: network timeout per socket operation, seconds (default 30)."""
+    timeout: network timeout per socket operation, seconds (default 30). max_member_mib /
+    max_total_mib: refuse a local archive whose members exceed this many MiB uncompressed
+    each / in all (default 64 / 4096; a batch is 30 MiB)."""
 
     source: str = ""
     download: bool = True
     limit_train: int = spec(0, ge=0)
     timeout: float = spec(30.0, gt=0)
+    max_member_mib: int = spec(sources.MAX_MEMBER_MIB, ge=1)
+    max_total_mib: int = spec(sources.MAX_TOTAL_MIB, ge=1)
 
 
 def _cifar_local(cfg: Cifar10Config, raw_dir: Path) -> dict:
@@ -61,7 +69,8 @@ def _cifar_local(cfg: Cifar10Config, raw_dir: Path) -> dict:
     missing = [w for w in wanted[:-1] if w not in names]
     if missing:
         raise SourceFailed(f"{path} lacks {missing}")
-    sources.extract(path, [w for w in wanted if w in names], raw_dir / "cifar-10-batches-py")
+    sources.extract(path, [w for w in wanted if w in names], raw_dir / "cifar-10-batches-py",
+                    sources.Limits.of(cfg, "data.cifar10"))
     return {"source": f"CIFAR-10 from local {path}", "path": str(path)}
 
 
@@ -134,19 +143,33 @@ def preprocess_cifar10(cfg: Cifar10Config, raw_dir: Path) -> Processed:
 
 # --- shared by the photo-folder datasets (cats, pistachios) -----------------------------------
 
-def _ingest(path: Path, raw_dir: Path, select, what: str) -> int:
-    """Extract the members `select(names)` picks from folder/zip/tar `path` to raw_dir/images."""
-    names = sources.list_members(path)
-    chosen = select(names)
-    if not chosen:
-        raise SourceFailed(f"{path} holds no {what}")
-    return sources.extract(path, chosen, raw_dir / IMAGES)
-
-
-def _archive_from_url(url: str, sha256: str, timeout: float, raw_dir: Path, select, what: str) -> int:
-    archive = sources.fetch_url(url, raw_dir / ".download.zip", sha256, timeout)
+def _ingest(path: Path, raw_dir: Path, select, what: str, limits: sources.Limits) -> dict:
+    """Extract the members `select(names)` picks from folder/zip/tar `path` to raw_dir/images;
+    returns SOURCE-dict entries: the file count and what scan() left out."""
+    listing = sources.scan(path)
     try:
-        return _ingest(archive, raw_dir, select, what)
+        chosen = select(listing.names)
+    except SourceFailed as err:  # select's reason, said of this path
+        raise SourceFailed(f"{path} {err}") from None
+    if not chosen:
+        raise SourceFailed(f"{path} holds no {what}; {sources.found_folders(listing.names)}")
+    n = sources.extract(path, chosen, raw_dir / IMAGES, limits, listing.sizes)
+    return {"files": n, **listing.record()}
+
+
+def _local_source(cfg, key: str) -> Path:
+    """The configured source; a file (zip/tar, whatever its name) is checked against
+    `sha256` when one is set, a folder is not (it has no single checksum)."""
+    path = sources.local_path(cfg.source, f"{key}.source")
+    if path.is_file():
+        sources.verify_sha256(path, cfg.sha256, f"{key}.sha256")
+    return path
+
+
+def _archive_from_url(cfg, key: str, raw_dir: Path, select, what: str) -> dict:
+    archive = sources.fetch_url(cfg.url, raw_dir / ".download.zip", cfg.sha256, cfg.timeout)
+    try:
+        return _ingest(archive, raw_dir, select, what, sources.Limits.of(cfg, key))
     finally:
         archive.unlink(missing_ok=True)  # keep only the photos we use in DVC's cache
 
@@ -167,15 +190,19 @@ def _no_labels(n: int) -> np.ndarray:
     return np.full(n, -1, dtype=np.int64)
 
 
-def _load_photos(raw_dir: Path, cfg, name: str):
+def _load_photos(raw_dir: Path, cfg, name: str, fallback: str):
+    """(images, their names, IngestReport incl. members the download left out, source line)."""
     root = raw_dir / IMAGES
     if not root.is_dir():
         raise DataUnavailable(f"{root} does not exist; run the download stage for {name} first")
-    x, names, report = load_folder(root, cfg.size, cfg.background, desc=name)
+    x, names, report = load_folder(root, cfg.size, cfg.background, desc=name,
+                                   max_pixels=cfg.max_pixels, max_aspect=cfg.max_aspect)
+    src = sources.source_of(raw_dir, fallback)
+    report.add_dropped(src.get("dropped_files", []))
     if len(x) < 2:
         raise DataUnavailable(f"{name}: only {len(x)} usable images among {report.n_files} files "
                               f"in {root}; skipped: {report.skipped}")
-    return x, names, report
+    return x, names, report, src["source"]
 
 
 @dataclass(frozen=True)
@@ -188,9 +215,13 @@ class PhotoFolderConfig:
     sha256: str = ""
     size: int = spec(32, ge=4, le=512)
     test_size: float = spec(0.2, gt=0, lt=1)
-    seed: int = spec(0, ge=0)
+    seed: int = spec(0, ge=0, le=SEED_MAX)
     background: tuple[int, ...] = (255, 255, 255)
     timeout: float = spec(30.0, gt=0)
+    max_member_mib: int = spec(sources.MAX_MEMBER_MIB, ge=1)
+    max_total_mib: int = spec(sources.MAX_TOTAL_MIB, ge=1)
+    max_pixels: int = spec(MAX_PIXELS, ge=1)
+    max_aspect: float = spec(MAX_ASPECT, ge=1)
 
     def validate(self, key: str) -> None:
         check_background(self.background, f"{key}.background")
@@ -207,34 +238,48 @@ AFHQ_SHA256 = "7f63dcc14ef58c0e849b59091287e1844da97016073aac20403ae6c6132b950f"
 class CatsConfig(PhotoFolderConfig):
     """AFHQ cat faces. source: afhq.zip or a folder laid out afhq/{train,val}/cat/*.jpg, or a
     flat folder/zip of cat images; tried first; "" = none. download: allow fetching `url`
-    (default the public AFHQ archive: cats, dogs, wild) verified against `sha256` ("" = unchecked).
+    (default the public AFHQ archive: cats, dogs, wild). sha256: checksum of that archive and
+    of a local .zip/.tar source ("" = unchecked; default AFHQ's, so another copy needs "").
     size: output side, pixels (default 32). test_size: held-out fraction when the source has
     no val split (default 0.1). seed: that split's seed. background: RGB 0..255 behind
-    transparent pixels (default white). timeout: network timeout per socket operation, s."""
+    transparent pixels (default white). timeout: network timeout per socket operation, s.
+    max_member_mib / max_total_mib: refuse an archive or folder whose files exceed this many
+    MiB uncompressed each / in all (default 64 / 4096). max_pixels: skip images with more
+    pixels, judged before decoding (default 50,000,000). max_aspect: skip images whose long
+    side exceeds this × the short side (default 4.0)."""
 
     url: str = AFHQ_URL
     sha256: str = AFHQ_SHA256
     test_size: float = spec(0.1, gt=0, lt=1)
 
 
+AFHQ_OTHER = {"afhq", "dog", "wild"}  # folders that mark an AFHQ layout
+
+
 def _cat_members(names: list[str]) -> list[str]:
-    """AFHQ's */cat/* members when present, else every file (a flat folder of cat photos)."""
-    return sources.find_dir_members(names, "cat") or names
+    """AFHQ's */cat/* members when present, else every file (a flat folder of cat photos) —
+    unless the source is laid out like AFHQ without cats: dogs are not cats (SourceFailed)."""
+    cats = sources.find_dir_members(names, "cat")
+    if cats:
+        return cats
+    if any(AFHQ_OTHER & set(PurePosixPath(n).parts[:-1]) for n in names):
+        raise SourceFailed(f"holds no afhq/*/cat/ images; {sources.found_folders(names)}")
+    return names
 
 
 def _cats_local(cfg: CatsConfig, raw_dir: Path) -> dict:
-    path = sources.local_path(cfg.source, "data.cats.source")
-    n = _ingest(path, raw_dir, _cat_members, "files")
-    return {"source": f"AFHQ cats from local {path}", "path": str(path), "files": n}
+    path = _local_source(cfg, "data.cats")
+    got = _ingest(path, raw_dir, _cat_members, "files", sources.Limits.of(cfg, "data.cats"))
+    return {"source": f"AFHQ cats from local {path}", "path": str(path), **got}
 
 
 def _cats_url(cfg: CatsConfig, raw_dir: Path) -> dict:
     sources.require_download(cfg.download)
     if not cfg.url:
         raise SourceFailed("no url set (data.cats.url)")
-    n = _archive_from_url(cfg.url, cfg.sha256, cfg.timeout, raw_dir, _cat_members, "files")
+    got = _archive_from_url(cfg, "data.cats", raw_dir, _cat_members, "files")
     return {"source": f"AFHQ cats downloaded from {cfg.url}", "url": cfg.url,
-            "sha256": cfg.sha256 or "unchecked", "files": n}
+            "sha256": cfg.sha256 or "unchecked", **got}
 
 
 def download_cats(cfg: CatsConfig, raw_dir: Path) -> dict:
@@ -247,7 +292,7 @@ def download_cats(cfg: CatsConfig, raw_dir: Path) -> dict:
 
 
 def preprocess_cats(cfg: CatsConfig, raw_dir: Path) -> Processed:
-    x, names, report = _load_photos(raw_dir, cfg, "cats")
+    x, names, report, src = _load_photos(raw_dir, cfg, "cats", "AFHQ cats")
     parts = [set(PurePosixPath(n).parts[:-1]) for n in names]
     is_test = np.array([bool(p & {"val", "test"}) for p in parts])
     if any("train" in p for p in parts) and is_test.any():  # AFHQ's split: train → train, val → test
@@ -255,7 +300,6 @@ def preprocess_cats(cfg: CatsConfig, raw_dir: Path) -> Processed:
     else:
         x_tr, x_te = _seeded_split(x, cfg.test_size, cfg.seed)
         split = f"seeded random split, test_size={cfg.test_size}, seed={cfg.seed}"
-    src = sources.source_of(raw_dir, "AFHQ cats")["source"]
     meta = _photo_meta("cats", cfg, src, report, split)
     return Processed(x_tr, _no_labels(len(x_tr)), x_te, _no_labels(len(x_te)), meta)
 
@@ -272,23 +316,28 @@ class PistachioConfig(PhotoFolderConfig):
     """Pistachio Image Dataset, Kirmizi variety. source: the Kaggle zip or a folder holding a
     Kirmizi_Pistachio folder at any depth (or that folder itself); tried first; "" = none.
     download: allow the Kaggle CLI (when installed with credentials) and `url`. url: a zip of
-    the dataset ("" = none); sha256: its checksum ("" = unchecked). size: output side, pixels
-    (default 32). test_size: held-out fraction (default 0.2). seed: split seed. background:
-    RGB 0..255 behind transparent pixels. timeout: network timeout per socket operation, s."""
+    the dataset ("" = none); sha256: checksum of that zip and of a local .zip/.tar source
+    ("" = unchecked). size: output side, pixels (default 32). test_size: held-out fraction
+    (default 0.2). seed: split seed. background: RGB 0..255 behind transparent pixels.
+    timeout: network timeout per socket operation, s.
+    max_member_mib / max_total_mib: refuse an archive or folder whose files exceed this many
+    MiB uncompressed each / in all (default 64 / 4096). max_pixels: skip images with more
+    pixels, judged before decoding (default 50,000,000). max_aspect: skip images whose long
+    side exceeds this × the short side (default 4.0)."""
 
     test_size: float = spec(0.2, gt=0, lt=1)
 
 
 def _pistachio_local(cfg: PistachioConfig, raw_dir: Path) -> dict:
-    path = sources.local_path(cfg.source, "data.pistachios.source")
+    path = _local_source(cfg, "data.pistachios")
 
     def select(names):
         if path.is_dir() and path.name == KIRMIZI:
             return names  # the user pointed at the Kirmizi folder itself
         return sources.find_dir_members(names, KIRMIZI)
 
-    n = _ingest(path, raw_dir, select, f"folder named {KIRMIZI}")
-    return {"source": f"Pistachio Image Dataset (Kirmizi) from local {path}", "path": str(path), "files": n}
+    got = _ingest(path, raw_dir, select, f"folder named {KIRMIZI}", sources.Limits.of(cfg, "data.pistachios"))
+    return {"source": f"Pistachio Image Dataset (Kirmizi) from local {path}", "path": str(path), **got}
 
 
 def _kaggle_credentials() -> bool:
@@ -316,20 +365,20 @@ def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
     zips = sorted(tmp.glob("*.zip"))
     if not zips:
         raise SourceFailed(f"kaggle wrote no zip into {tmp}")
-    n = _ingest(zips[0], raw_dir, lambda names: sources.find_dir_members(names, KIRMIZI),
-                f"folder named {KIRMIZI}")
+    got = _ingest(zips[0], raw_dir, lambda names: sources.find_dir_members(names, KIRMIZI),
+                  f"folder named {KIRMIZI}", sources.Limits.of(cfg, "data.pistachios"))
     shutil.rmtree(tmp)
-    return {"source": f"Pistachio Image Dataset (Kirmizi) via Kaggle CLI ({KAGGLE_SLUG})", "files": n}
+    return {"source": f"Pistachio Image Dataset (Kirmizi) via Kaggle CLI ({KAGGLE_SLUG})", **got}
 
 
 def _pistachio_url(cfg: PistachioConfig, raw_dir: Path) -> dict:
     sources.require_download(cfg.download)
     if not cfg.url:
         raise SourceFailed("no url set (data.pistachios.url)")
-    n = _archive_from_url(cfg.url, cfg.sha256, cfg.timeout, raw_dir,
-                          lambda names: sources.find_dir_members(names, KIRMIZI), f"folder named {KIRMIZI}")
+    got = _archive_from_url(cfg, "data.pistachios", raw_dir,
+                            lambda names: sources.find_dir_members(names, KIRMIZI), f"folder named {KIRMIZI}")
     return {"source": f"Pistachio Image Dataset (Kirmizi) downloaded from {cfg.url}", "url": cfg.url,
-            "sha256": cfg.sha256 or "unchecked", "files": n}
+            "sha256": cfg.sha256 or "unchecked", **got}
 
 
 def download_pistachios(cfg: PistachioConfig, raw_dir: Path) -> dict:
@@ -344,9 +393,8 @@ def download_pistachios(cfg: PistachioConfig, raw_dir: Path) -> dict:
 
 
 def preprocess_pistachios(cfg: PistachioConfig, raw_dir: Path) -> Processed:
-    x, _, report = _load_photos(raw_dir, cfg, "pistachios")
+    x, _, report, src = _load_photos(raw_dir, cfg, "pistachios", "Pistachio Image Dataset (Kirmizi)")
     x_tr, x_te = _seeded_split(x, cfg.test_size, cfg.seed)
     split = f"seeded random split, test_size={cfg.test_size}, seed={cfg.seed}"
-    src = sources.source_of(raw_dir, "Pistachio Image Dataset (Kirmizi)")["source"]
     meta = _photo_meta("pistachios", cfg, src, report, split)
     return Processed(x_tr, _no_labels(len(x_tr)), x_te, _no_labels(len(x_te)), meta)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import spec
+from ..config import SEED_MAX, spec
 from ..io import write_npz
 from .contract import Processed, standardization
 
@@ -17,22 +17,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MoonsConfig:
-    """n_train/n_test: points per split; noise: std of the Gaussian noise (sklearn);
-    test_noises: extra held-out test sets at other noise levels (stored as `test_noise<σ>`);
+    """n_train/n_test: points per split; noise: std of the Gaussian noise (sklearn), in
+    [0, 1] — the moons have radius 1, so more noise erases them; test_noises: extra held-out
+    test sets at other noise levels (stored as `test_noise<σ>`), each in [0, 1];
     seed: data seed, separate from the model seed so repeats can share one dataset."""
 
     n_train: int = spec(1000, ge=10)
     n_test: int = spec(1000, ge=10)
-    noise: float = spec(0.1, ge=0)
+    noise: float = spec(0.1, ge=0, le=1)
     test_noises: tuple[float, ...] = spec((0.2,))
-    seed: int = spec(0, ge=0)
+    seed: int = spec(0, ge=0, le=SEED_MAX)
 
     def validate(self, key: str) -> None:
         from ..errors import ConfigError
 
         for i, s in enumerate(self.test_noises):
-            if s < 0:
-                raise ConfigError(f"{key}.test_noises[{i}]", f"must be >= 0, got {s}")
+            if not 0 <= s <= 1:
+                raise ConfigError(f"{key}.test_noises[{i}]", f"must be in [0, 1], got {s}")
+        if len(set(self.test_noises)) != len(self.test_noises):  # names x_test_noise<σ> would clash
+            raise ConfigError(f"{key}.test_noises", f"lists a noise level twice: {list(self.test_noises)}")
 
 
 def _moons(n: int, noise: float, seed: int):
@@ -70,7 +73,7 @@ class DigitsConfig:
     """test_size: fraction held out (stratified by label); seed: split seed."""
 
     test_size: float = spec(0.25, gt=0, lt=1)
-    seed: int = spec(0, ge=0)
+    seed: int = spec(0, ge=0, le=SEED_MAX)
 
 
 def download_digits(cfg: DigitsConfig, raw_dir: Path) -> dict:

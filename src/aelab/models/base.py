@@ -44,6 +44,21 @@ class Autoencoder(nn.Module):
         self.cfg = cfg
         self.input_shape = tuple(input_shape)
         self.latent_dim = 0
+        self.epoch = 0  # the trainer's current epoch (start_epoch), for loss schedules
+        self.loss_warmup_epochs = 0  # training epochs on BCE before cfg.loss (see _loss_name)
+
+    def start_epoch(self, epoch: int) -> None:
+        """The trainer calls this before each training epoch (1-based)."""
+        self.epoch = epoch
+
+    def _loss_name(self) -> str:
+        """The reconstruction loss to use now: BCE while training in a warm-up epoch, else
+        cfg.loss (evaluation always reports cfg.loss, so test curves keep one unit). The
+        warm-up BCE is per pixel when cfg.loss is (mse, l1): summed per image its gradients
+        are ~800× larger and Adam's second moments would stall the switch for ~1,000 steps."""
+        if self.training and 0 < self.epoch <= self.loss_warmup_epochs:
+            return "bce_per_pixel" if self.cfg.loss in ("mse", "l1") else "bce"
+        return self.cfg.loss
 
     @classmethod
     def from_config(cls, cfg, input_shape):
@@ -136,5 +151,5 @@ class GaussianPosterior:
     def forward(self, x, y=None) -> ModelOutput:
         mu, logvar = self._posterior(x)
         z = reparameterize(mu, logvar)
-        return vae_output(self.cfg.loss, self._decode_raw(z), x, mu, logvar, z, self.logits,
+        return vae_output(self._loss_name(), self._decode_raw(z), x, mu, logvar, z, self.logits,
                           self.cfg.beta, self.cfg.ssim_weight)

@@ -47,7 +47,9 @@ class ConvAEConfig:
     the flattened features and the code, 0 = none (16); loss: reconstruction loss of the
     sigmoid decoder (aelab.losses: 'bce' = nats per image (Keras), 'mse'/'l1' per pixel,
     'ssim', 'bce_ssim'); ssim_weight: weight of the SSIM term in 'bce_ssim' (1.0).
-    Input: images C×H×W (any C; H, W ≥ 2^len(filters)) with values in [0, 1]."""
+    Input: images C×H×W (any C; H, W ≥ 2^len(filters)) with values in [0, 1].
+    warmup_bce_epochs: epochs trained on BCE before `loss` takes over (0 = off; L1 from a
+    random start falls into the all-black per-pixel median and stays there)."""
 
     latent_dim: int = spec(2, ge=1)
     filters: tuple[int, ...] = (32, 64)
@@ -55,6 +57,7 @@ class ConvAEConfig:
     dense: int = spec(16, ge=0)
     loss: Loss = "bce"
     ssim_weight: float = spec(1.0, ge=0)
+    warmup_bce_epochs: int = spec(0, ge=0)
 
     def validate(self, key: str) -> None:
         _check_filters(self.filters, key)
@@ -152,6 +155,7 @@ class ConvAutoencoder(Autoencoder):
         from ..losses import LOSS_UNITS
 
         self.loss_units = LOSS_UNITS[cfg.loss]
+        self.loss_warmup_epochs = cfg.warmup_bce_epochs
 
     @classmethod
     def check_input(cls, cfg, input_shape) -> None:
@@ -177,7 +181,7 @@ class ConvAutoencoder(Autoencoder):
 
     def forward(self, x, y=None) -> ModelOutput:
         z = self.encode(x)
-        return ae_output(self.cfg.loss, self._decode_raw(z), x, z, True, self.cfg.ssim_weight)
+        return ae_output(self._loss_name(), self._decode_raw(z), x, z, True, self.cfg.ssim_weight)
 
 
 class ConvVAE(GaussianPosterior, ConvAutoencoder):

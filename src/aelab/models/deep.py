@@ -30,7 +30,9 @@ class DeepCAEConfig:
     (4); n_up: stride-2 transposed convs in the decoder, image side = 4·2^n_up (3 → 32×32);
     seed_channels: channels of the decoder's 4×4 Dense output (64); loss: reconstruction
     loss ('bce' = nats per image, 'mse'/'l1' per pixel, 'ssim', 'bce_ssim'); ssim_weight:
-    weight of the SSIM term in 'bce_ssim' (1.0). Input: images C×S×S, S = 4·2^n_up."""
+    weight of the SSIM term in 'bce_ssim' (1.0). Input: images C×S×S, S = 4·2^n_up.
+    warmup_bce_epochs: epochs trained on BCE before `loss` takes over (0 = off; L1 from a
+    random start falls into the all-black per-pixel median and stays there)."""
 
     latent_dim: int = spec(256, ge=1)
     filters: int = spec(128, ge=1)
@@ -39,6 +41,7 @@ class DeepCAEConfig:
     seed_channels: int = spec(64, ge=1)
     loss: Loss = "bce"
     ssim_weight: float = spec(1.0, ge=0)
+    warmup_bce_epochs: int = spec(0, ge=0)
 
     def validate(self, key: str) -> None:
         pass

@@ -14,7 +14,7 @@ from pathlib import Path
 from .. import paths
 from ..io import write_text
 from .curves import draw_training_curves
-from .tables import flatten, train_table
+from .tables import HEALTH_INTRO, flatten, health_table, train_table
 
 log = logging.getLogger("aelab")
 
@@ -33,9 +33,13 @@ def build_report(params, _name=None, root: str | Path = ".") -> Path:
     curves = draw_training_curves(root / "plots/train", out / "curves")
     md = [f"# {params.report.title}", ""]
     body = [f"<h1>{html.escape(params.report.title)}</h1>"]
+    header, rows = health_table({f: _load_dir(root / "metrics" / f) for f in ("eval", "rf")})
+    md += ["## Health", "", HEALTH_INTRO, "", _md_table(header, rows) if rows else "No warnings.", ""]
+    body += ["<h2>Health</h2>", f"<p>{html.escape(HEALTH_INTRO)}</p>",
+             _html_table(header, rows) if rows else "<p>No warnings.</p>"]
     train_rows = _load_dir(root / "metrics/train")
     if train_rows:
-        header, rows = train_table(train_rows)
+        header, rows = train_table(train_rows, _load_timing(root, "train", train_rows))
         md += ["## Training", "", _md_table(header, rows), ""]
         body += ["<h2>Training</h2>", _html_table(header, rows)]
         for variant, png in curves.items():
@@ -60,6 +64,16 @@ def build_report(params, _name=None, root: str | Path = ".") -> Path:
     write_text(out / "README.md", "\n".join(md) + "\n")
     write_text(out / "index.html", _page(params.report.title, "\n".join(body)))
     log.info("report: %s (%d training runs)", out / "index.html", len(train_rows))
+    return out
+
+
+def _load_timing(root: Path, stage: str, names) -> dict[str, dict]:
+    """timing/<stage>@<name>.json where this machine has one (timings are not committed)."""
+    out = {}
+    for name in names:
+        path = root / paths.timing_file(f"{stage}@{name}")
+        if path.exists():
+            out[name] = json.loads(path.read_text())
     return out
 
 

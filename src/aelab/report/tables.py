@@ -15,12 +15,29 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def train_table(runs: dict[str, dict]) -> tuple[list[str], list[list]]:
-    header = ["variant", "model", "dataset", "parameters", "epochs", "seconds", "samples/s",
+def train_table(runs: dict[str, dict], timing: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """One row per variant; seconds and samples/s from its timing file (blank without one)."""
+    header = ["variant", "model", "dataset", "parameters", "epochs", "fit seconds", "samples/s",
               "train loss", "test loss", "units"]
     rows = []
     for name, m in runs.items():
+        t = timing.get(name, {})
         rows.append([name, m.get("model"), m.get("dataset"), m.get("params"), m.get("epochs"),
-                     m.get("seconds"), m.get("samples_per_s"), m.get("train", {}).get("loss"),
+                     t.get("fit_s", ""), t.get("samples_per_s", ""), m.get("train", {}).get("loss"),
                      m.get("test", {}).get("loss"), m.get("loss_units", "")])
     return header, rows
+
+
+HEALTH_INTRO = ("Checks of aelab.health on every evaluate@ and classify@ result: a model that "
+                "learned nothing is listed here, with the numbers that triggered the check.")
+
+
+def health_table(sources: dict[str, dict[str, dict]]) -> tuple[list[str], list[list]]:
+    """Every warning of every variant: {stage folder: {variant: metrics}} → rows."""
+    stage = {"eval": "evaluate", "rf": "classify"}
+    rows = []
+    for folder, runs in sources.items():
+        for name, m in runs.items():
+            for check, w in (m.get("health") or {}).get("warnings", {}).items():
+                rows.append([name, stage.get(folder, folder), check, w.get("why", "")])
+    return ["variant", "stage", "check", "what was measured"], sorted(rows)

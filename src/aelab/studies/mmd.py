@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
 import torch
 from tqdm.auto import tqdm
@@ -113,7 +112,7 @@ def study_moons_mmd(params, name: str) -> dict:
     check_variant(params, cfg.reference, f"{key}.reference", dataset="moons")
     if v.model != "mmd_ae":
         raise ConfigError(f"{key}.variant", f"{cfg.variant!r} is a {v.model!r}, this study needs an mmd_ae")
-    device, start = setup(params), time.perf_counter()
+    device = setup(params)
     d, bw = load_moons(params.seed), cfg.metric_bandwidths
     mmd_model, _ = load_variant_model(cfg.variant, device)
     ref_model, _ = load_variant_model(cfg.reference, device)
@@ -134,7 +133,6 @@ def study_moons_mmd(params, name: str) -> dict:
     if ok:
         metrics["grid_best"] = {"by_test_mse": min(ok, key=lambda k: ok[k]["test_mse"]),
                                 "by_code_mmd2": min(ok, key=lambda k: ok[k]["code_mmd2_vs_normal"])}
-    metrics["seconds_total"] = round(time.perf_counter() - start, 1)
     metrics_path, plots = outputs(f"moons_mmd_{name}")
     from .mmd_figures import comparison_figure, grid_figure
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
 import numpy as np
 import torch
@@ -122,7 +121,6 @@ def _length(c: np.ndarray) -> float:
 def study_moons(params, _name=None) -> dict:
     """The stage: metrics/studies/moons.json, plots/studies/moons/*.png."""
     device, cfg, seed = setup(params), params.studies.moons, params.seed
-    start = time.perf_counter()
     s, chosen = best_setting(params)
     log.info("study_moons: best setting %s (adopted %s)", s, chosen)
     spread_m, first = spread(s, seed, cfg.seeds, cfg.data_seeds, device)
@@ -131,8 +129,7 @@ def study_moons(params, _name=None) -> dict:
     noise_m, noise_fig = noise_effects(s, model, data, cfg, seed, device)
     metrics = {"setting": dataclasses.asdict(s), "adopted_from_sweep": chosen,
                "units": "test MSE per coordinate, standardized space", "spread": spread_m,
-               "codes_gmm": gmm_m, "noise": noise_m,
-               "seconds_total": round(time.perf_counter() - start, 1)}
+               "codes_gmm": gmm_m, "noise": noise_m}
     metrics_path, plots = outputs("moons")
     from .moons_figures import gmm_figure, noise_figure, spread_figure
 

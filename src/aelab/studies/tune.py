@@ -220,7 +220,7 @@ def tune(params, name: str) -> dict:
         raise ConfigError("studies.tune", f"no entry {name!r}; entries: {sorted(params.studies.tune)}")
     cfg = params.studies.tune[name]
     v = check_variant(params, cfg.variant, f"studies.tune.{name}.variant", dataset=cfg.dataset)
-    device, start = setup(params), time.perf_counter()
+    device = setup(params)
     data = load_processed(paths.processed(v.dataset))
     idx = subset(len(data.x_train), cfg.subset, np.random.default_rng(cfg.seed))
     x = to_model_input(data.x_train[idx], data.meta)  # (subset, *shape)
@@ -247,7 +247,6 @@ def tune(params, name: str) -> dict:
         "epochs_scale": cfg.epochs_scale,
         "storage": redact(cfg.storage) if cfg.storage else f"sqlite ({out / 'study.db'})",
         "samplers": summary, f"{first}_plots": extra,
-        "seconds_total": round(time.perf_counter() - start, 1),
     }
     if bests:
         winner = min(bests, key=lambda k: bests[k]["value"])

@@ -69,6 +69,15 @@ def optimizes_codes(model) -> bool:
     return bool(getattr(model, "encode_by_optimization", False))
 
 
+def corruption_inputs(ctx: Context) -> torch.Tensor:
+    """The test images the corruption tasks (denoise, inpaint) use: all of x_test, or its
+    first max_optimized for a model whose encode() optimises z (each noise level and mask
+    is another latent search over every image; those tasks report errors, not rates)."""
+    if optimizes_codes(ctx.model):
+        return ctx.x_test[:ctx.params.max_optimized]
+    return ctx.x_test
+
+
 def subset(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
     """Sorted indices of a random subset of size min(n, cap) (cap 0 = all)."""
     if cap == 0 or cap >= n:
@@ -84,9 +93,8 @@ def make_context(model: Autoencoder, data: Processed, params: EvaluateParams, pl
     device = torch.device(device)
     rng = np.random.default_rng(params.seed)
     cap_test, cap_train = params.max_test, params.max_train
-    if optimizes_codes(model):  # every encode() runs an optimisation: keep the sets small
-        cap_test = min(cap_test or params.max_optimized, params.max_optimized)
-        cap_train = min(cap_train or params.max_optimized, params.max_optimized)
+    if optimizes_codes(model):  # every encode() runs an optimisation: train set no larger than test
+        cap_train = min(cap_train or cap_test, cap_test) if cap_test else cap_train
     te = subset(len(data.x_test), cap_test, rng)
     tr = subset(len(data.x_train), cap_train, rng)
     plots = Path(plots)

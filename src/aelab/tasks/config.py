@@ -29,8 +29,11 @@ class EvaluateParams:
       max_test [500]: test samples used per task (a fixed random subset; 0 = all).
       max_train [2000]: training samples used for the train error, the GMM sampler and
         the kNN probe (0 = all).
-      max_optimized [24]: the cap on both for a model whose encode() optimises z per
-        image (a GAN's latent recovery costs encode_steps generator passes per image).
+      max_optimized [100]: for a model whose encode() optimises z per image (a GAN's
+        latent recovery costs encode_steps generator passes per image), the test images of
+        the corruption tasks (denoise, inpaint: many latent searches each, errors not
+        rates); its rate tasks (anomaly, latent) use max_test, its train subset at most
+        as many.
       batch_size [500]: samples per forward pass (evaluation runs under inference_mode).
       n_show [10]: images per row in the reconstruction/denoising/inpainting panels.
     denoise
@@ -69,7 +72,7 @@ class EvaluateParams:
     seed: int = spec(0, ge=0)
     max_test: int = spec(500, ge=0)
     max_train: int = spec(2000, ge=0)
-    max_optimized: int = spec(24, ge=1)
+    max_optimized: int = spec(100, ge=1)
     batch_size: int = spec(500, ge=1)
     n_show: int = spec(10, ge=1, le=64)
     noise_sigmas: tuple[float, ...] = spec((0.1, 0.3, 0.5))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from .common import (Context, image_rows_figure, mean, mse_per_sample, optimizes_codes, reconstruct,
-                     save)
+from .common import (Context, corruption_inputs, image_rows_figure, mean, mse_per_sample,
+                     optimizes_codes, reconstruct, save)
 
 
 def gaussian(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
@@ -29,7 +29,7 @@ def salt_pepper(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Ten
 
 
 def run_denoise(ctx: Context) -> dict:
-    p, x, gen = ctx.params, ctx.x_test, ctx.generator("denoise")
+    p, x, gen = ctx.params, corruption_inputs(ctx), ctx.generator("denoise")
     levels = [(f"gauss_{s:g}", f"Gaussian σ={s:g}", lambda s=s: gaussian(x, s, gen)) for s in p.noise_sigmas]
     levels += [(f"sp_{r:g}", f"salt & pepper {r:.0%}", lambda r=r: salt_pepper(x, r, gen))
                for r in p.salt_pepper_rates]
@@ -101,9 +101,9 @@ def inpaint(ctx: Context, x: torch.Tensor, keep: torch.Tensor, fill: torch.Tenso
     return masked, recon, cur
 
 
-def _masks(ctx: Context) -> list[tuple[str, str, torch.Tensor, dict]]:
-    """(key, label, keep mask (N, 1, H, W), size metrics) for every configured mask."""
-    p, (n, _, h, w) = ctx.params, ctx.x_test.shape
+def _masks(ctx: Context, x: torch.Tensor) -> list[tuple[str, str, torch.Tensor, dict]]:
+    """(key, label, keep mask (N, 1, H, W), size metrics) for every configured mask of x."""
+    p, (n, _, h, w) = ctx.params, x.shape
     gen, out = ctx.generator("inpaint"), []
     for f in p.hole_fractions:
         side = max(1, round(f * min(h, w)))
@@ -116,7 +116,7 @@ def _masks(ctx: Context) -> list[tuple[str, str, torch.Tensor, dict]]:
 
 
 def run_inpaint(ctx: Context) -> dict:
-    p, x = ctx.params, ctx.x_test
+    p, x = ctx.params, corruption_inputs(ctx)
     fill = ctx.x_train.mean(0, keepdim=True)  # (1, C, H, W) per-pixel training mean
     out, n = {}, min(p.n_show, len(x))
     rows, labels = [x[:n]], ["original"]
@@ -126,7 +126,7 @@ def run_inpaint(ctx: Context) -> dict:
     elif optimizes_codes(ctx.model):
         passes = 0
         ctx.skip("inpaint.iterative", "encode() optimises z per image: one pass only (cost)")
-    for key, label, keep, sizes in _masks(ctx):
+    for key, label, keep, sizes in _masks(ctx, x):
         masked, recon, iterated = inpaint(ctx, x, keep, fill, passes)
         hole = 1 - keep
         out.update({f"{key}.{k}": v for k, v in sizes.items()})

@@ -2,7 +2,7 @@
 
 metrics/eval/<variant>.json holds `<task>.<key>` entries (e.g. reconstruct.test.mse_per_pixel,
 denoise.gauss_0.3.mse_recon), a few identifying strings (variant, model, dataset, kind),
-seconds.<task>, and `skipped`: {task or task.part: reason} — nothing is skipped silently.
+`health` (aelab.health), and `skipped`: {task or task.part: reason} — nothing is skipped silently.
 Figures go to plots/eval/<variant>/<task>*.png.
 """
 
@@ -15,6 +15,7 @@ import time
 
 from .. import paths
 from ..errors import AelabError
+from ..timing import TIMING_KEY
 from . import TASKS, ood_choice
 
 log = logging.getLogger("aelab")
@@ -52,8 +53,9 @@ def tidy(metrics: dict, label: str) -> dict:
     return rounded(metrics)
 
 
-def run_tasks(ctx, label: str) -> tuple[dict, dict]:
-    """Run every task that applies; returns (flat metrics, skipped {task: reason})."""
+def run_tasks(ctx, label: str) -> tuple[dict, dict, dict]:
+    """Run every task that applies; returns (flat metrics, skipped {task: reason},
+    seconds {task: wall seconds}, which go to the timing file, not the metrics)."""
     from .common import TaskSkipped
 
     metrics, skipped, seconds = {}, {}, {}
@@ -72,8 +74,7 @@ def run_tasks(ctx, label: str) -> tuple[dict, dict]:
         metrics.update({f"{task.name}.{k}": v for k, v in result.items()})
         log.info("%s: %s done in %.1f s", label, task.name, seconds[task.name])
     skipped.update(ctx.skipped)
-    metrics.update({f"seconds.{k}": round(v, 2) for k, v in seconds.items()})
-    return metrics, skipped
+    return metrics, skipped, seconds
 
 
 def _health(params, name: str, model, metrics: dict) -> dict:
@@ -113,12 +114,11 @@ def evaluate_variant(params, name: str) -> dict:
     plots = paths.eval_plots(name)
     shutil.rmtree(plots, ignore_errors=True)  # no stale figures from tasks that now skip
     ctx = make_context(model, data, p, plots, device, ood, ood_name, ood_reason or "no OOD data")
-    metrics, skipped = run_tasks(ctx, label)
-    metrics = {"variant": name, "model": v.model, "dataset": v.dataset, "kind": data.kind,
-               **metrics, "seconds.total": round(time.perf_counter() - start, 2)}
+    metrics, skipped, seconds = run_tasks(ctx, label)
+    metrics = {"variant": name, "model": v.model, "dataset": v.dataset, "kind": data.kind, **metrics}
     metrics = tidy(metrics, label)
     metrics = {**metrics, "health": rounded(_health(params, name, model, metrics)), "skipped": skipped}
     write_json(paths.eval_metrics(name), metrics)
     log.info("%s: %d metrics, %d tasks skipped (%s), %.1f s", label, len(metrics) - 1, len(skipped),
-             ", ".join(sorted(skipped)) or "none", metrics["seconds.total"])
-    return metrics
+             ", ".join(sorted(skipped)) or "none", time.perf_counter() - start)
+    return {**metrics, TIMING_KEY: {"tasks_s": seconds}}
