@@ -13,8 +13,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
 from .data.registry import DATASETS
 from .io import atomic_path
 
@@ -23,8 +21,9 @@ def enable(path: Path, name: str, source: str | None = None) -> list[str]:
     """Edit params.yaml in place; returns the variant names moved into `variants`."""
     if name not in DATASETS:
         raise SystemExit(f"error: unknown dataset {name!r}; choose from {sorted(DATASETS)}")
-    yaml = YAML()
-    yaml.preserve_quotes = True
+    from .profile import round_trip_yaml
+
+    yaml = round_trip_yaml()  # the same round-trip layout as the profile switch
     doc = yaml.load(path.read_text())
     if name not in doc["datasets"]:
         doc["datasets"].append(name)

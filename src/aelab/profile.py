@@ -27,9 +27,13 @@ from .io import atomic_path
 PROFILES_DIR = Path("profiles")
 
 
-def _yaml() -> YAML:
+def round_trip_yaml() -> YAML:
+    """The round-trip dumper params.yaml is written with: block style, `  - ` lists, no
+    line wrapping, so loading and dumping it changes nothing but the edited values."""
     y = YAML()
     y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
     return y
 
 
@@ -58,7 +62,7 @@ def apply(profile: dict, params_path: Path = paths.PARAMS) -> list[str]:
     """Set every key of `profile` in params.yaml; returns the keys whose value changed."""
     from .params import load_params
 
-    y = _yaml()
+    y = round_trip_yaml()
     doc = y.load(Path(params_path).read_text())
     changed = []
     for key, value in profile.items():
