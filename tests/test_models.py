@@ -41,7 +41,7 @@ TEST_CFG = {
     "deep_vae": dict(filters=16, latent_dim=16, beta=0.05),
     "res_conv_ae": dict(latent_dim=16, filters=(8, 16), blocks=1),
     "mmd_ae": dict(lam=1.0),
-    "gan": dict(filters=(8, 16), latent_dim=8, encode_steps=10),
+    "gan": dict(filters=(8, 16), latent_dim=8, encode_steps=10, encoder_epochs=2),
     "stacked_ae": dict(hidden_sizes=(64, 16)),
     "rbm": dict(n_hidden=64),
 }
@@ -181,6 +181,10 @@ def test_every_parameter_gets_a_finite_gradient(name, kind):
         model.set_classify(True)  # the head only learns in classification mode
     x, y = make_batch(kind, 16)
     run(model, x, y).loss.backward()
+    if name == "gan":  # E learns in its own phase, from the inversion loss
+        from aelab.models.gan import _Inversion
+
+        _Inversion(model)(x).loss.backward()
     for pname, p in model.named_parameters():
         assert p.grad is not None, f"{pname} got no gradient"
         assert torch.isfinite(p.grad).all(), f"{pname} has a non-finite gradient"
@@ -322,7 +326,10 @@ def test_gan_custom_fit_trains_both_players():
     res = gan.custom_fit(x_train=x, x_test=x[:32], cfg=cfg, device=torch.device("cpu"),
                          y_train=None, y_test=None, seed=0, name="gan",
                          on_epoch=lambda e, r: rows.append(r))
-    assert len(rows) == 6 and res.epochs == 6 and res.history == rows
+    assert len(rows) == 6 + 2 and res.epochs == 6 and res.history == rows  # + encoder_epochs
+    assert [r["epoch"] for r in rows] == list(range(1, 9))  # the encoder phase continues the count
+    assert set(res.phases) == {"adversarial", "encoder"} and "encoder/train/loss" in rows[-1]
+    rows = rows[:6]
     for key in ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "test/d_loss"):
         assert key in rows[-1]
     assert rows[-1]["train/d_loss"] < rows[0]["train/d_loss"]  # D learns to tell them apart
@@ -333,7 +340,9 @@ def test_gan_custom_fit_trains_both_players():
 
 def test_gan_latent_recovery_beats_the_prior_mode():
     torch.manual_seed(0)
-    gan = build_model("gan", {**cfg_for("gan", "digits"), "encode_steps": 50}, (1, 8, 8))
+    gan = build_model("gan", {**cfg_for("gan", "digits"), "encode_steps": 50, "encoder_epochs": 0},
+                      (1, 8, 8))
+    assert gan.encoder is None
     gan.eval()
     with torch.inference_mode():
         target = gan.decode(torch.randn(8, gan.latent_dim, generator=torch.Generator().manual_seed(3)))
@@ -343,6 +352,35 @@ def test_gan_latent_recovery_beats_the_prior_mode():
     assert not any(p.grad is not None for p in gan.parameters())  # G untouched
     assert err < 0.5 * err0
     assert torch.equal(gan.encode(target), z)  # deterministic
+
+
+def test_gan_inversion_encoder_learns_and_leaves_g_alone():
+    """E trained on G's own samples (G frozen) beats the zero start; refinement beats E."""
+    torch.manual_seed(0)
+    cfg = {**cfg_for("gan", "digits"), "encode_steps": 0, "encoder_epochs": 15, "encoder_lr": 3e-3}
+    gan = build_model("gan", cfg, (1, 8, 8))
+    gan.eval()
+    with torch.no_grad():
+        for m in gan.generator.modules():  # a random G barely depends on z; make it
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                m.weight.mul_(3)
+        x = gan.decode(torch.randn(256, gan.latent_dim, generator=torch.Generator().manual_seed(3)))
+    g0 = [p.detach().clone() for p in gan.generator.parameters()]
+    res = gan._fit_encoder(x[:192], x[192:], TrainParams(epochs=1, batch_size=32, lr=1e-3),
+                           torch.device("cpu"), 0, "gan", [], None)
+    assert all(torch.equal(a, b) for a, b in zip(g0, gan.generator.parameters()))
+    assert all(p.requires_grad for p in gan.generator.parameters())  # restored afterwards
+    assert not gan.generator.training  # BN statistics untouched
+    test = x[192:]
+    with torch.inference_mode():
+        err = lambda z: float((gan.decode(z) - test).pow(2).mean())  # noqa: E731
+        e_zero, e_enc = err(torch.zeros(len(test), gan.latent_dim)), err(gan.encode(test))
+    assert res["test_loss"] < 3 * res["train_loss"] and e_enc < 0.7 * e_zero, (e_enc, e_zero)
+    refined = build_model("gan", {**cfg, "encode_steps": 30}, (1, 8, 8))
+    refined.load_state_dict(gan.state_dict())
+    refined.eval()
+    with torch.inference_mode():
+        assert err(refined.encode(test)) < e_enc
 
 
 # ---- stacked AE (greedy layer-wise phases) ---------------------------------------------

@@ -60,7 +60,15 @@ def _gauss_window(size: int, sigma: float, channels: int, device, dtype) -> torc
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor, size: int = 7, sigma: float = 1.5) -> torch.Tensor:
-    """Mean SSIM per image (B,) for images in [0, 1] (Wang et al. 2004 constants)."""
+    """Mean SSIM per image (B,) for images in [0, 1] (Wang et al. 2004 constants).
+
+    Always computed in fp32, also under bf16 autocast: var = E[a²] − E[a]² cancels
+    catastrophically at bf16's 8-bit mantissa (it went negative and the loss to −inf)."""
+    with torch.autocast(a.device.type, enabled=False):
+        return _ssim_fp32(a.float(), b.float(), size, sigma)
+
+
+def _ssim_fp32(a: torch.Tensor, b: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
     c = a.shape[1]
     size = min(size, a.shape[-1], a.shape[-2])
     w = _gauss_window(size, sigma, c, a.device, a.dtype)

@@ -5,16 +5,22 @@ sigmoid output); discriminator = conv.conv_encoder with one logit (stride-2 conv
 except on the input layer, LeakyReLU 0.2). Trained by its own adversarial loop
 (custom_fit, the one exception to train.fit): non-saturating loss, Adam(lr, betas (0.5, 0.999)).
 
-A GAN has no encoder. encode(x) recovers a code by latent optimisation instead: Adam on z
-(from z = 0, the prior's mode; deterministic, so no seed) for `encode_steps` steps
-minimising ‖G(z) − x‖² per image, with G frozen and in eval mode. It is slow
-(encode_steps generator passes) and only as good as G's range; `encode_by_optimization`
-tells the tasks so. It also works under torch.inference_mode (gradients are re-enabled
-locally for z only).
+A GAN has no encoder of its own, so encode(x) recovers a code from G (frozen, eval mode):
+  1. an amortised guess z0 = E(x) from an inversion encoder E (the discriminator's
+     architecture with a latent_dim output), trained after the GAN for `encoder_epochs`
+     on ‖G(E(x)) − x‖² over the training images (through train.fit, G frozen);
+     without one (encoder_epochs 0), z0 = 0, the prior's mode;
+  2. then `encode_steps` Adam steps on z minimising ‖G(z) − x‖² per image.
+Both are deterministic, so no seed. Measured on MNIST (500 test digits, 2-core CPU):
+100 steps from 0 give 0.0145 MSE/pixel in 44 s; E alone 0.026 in < 1 s; E + 20 steps
+0.0136 in 8 s. Encoding still costs encode_steps generator passes per image, so
+`encode_by_optimization` tells the tasks to cap their image counts. It also works under
+torch.inference_mode (gradients are re-enabled locally for z only).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -36,8 +42,10 @@ class GANConfig:
     stage, extra ones stride 1 (1); dense: hidden Dense width before D's logit, 0 = none
     (0); batchnorm: BN in G and in D after its first layer (true); leak: LeakyReLU slope
     in D (0.2); label_smoothing: real targets are 1 − this for D (0.0, one-sided);
-    encode_steps: Adam steps of the latent recovery in encode() (100); encode_lr: its
-    step size in z units (0.05). Input: images C×H×W in [0, 1], H, W ≥ 2^len(filters).
+    encoder_epochs: epochs of the inversion encoder E trained after the GAN, 0 = none
+    (10); encoder_lr: its Adam learning rate (0.001); encode_steps: Adam steps refining
+    z in encode(), from E(x) or from 0 (20); encode_lr: their step size in z units
+    (0.05). Input: images C×H×W in [0, 1], H, W ≥ 2^len(filters).
     Learning rate, epochs and batch size come from `train` (DCGAN: lr 2e-4, batch 128)."""
 
     latent_dim: int = spec(64, ge=1)
@@ -47,7 +55,9 @@ class GANConfig:
     batchnorm: bool = True
     leak: float = spec(0.2, ge=0, lt=1)
     label_smoothing: float = spec(0.0, ge=0, lt=0.5)
-    encode_steps: int = spec(100, ge=0)
+    encoder_epochs: int = spec(10, ge=0)
+    encoder_lr: float = spec(1e-3, gt=0)
+    encode_steps: int = spec(20, ge=0)
     encode_lr: float = spec(0.05, gt=0)
 
     def validate(self, key: str) -> None:
@@ -59,7 +69,7 @@ class GAN(Autoencoder):
 
     has_prior = True
     monotone_objective = False  # the players' losses trade off; no joint minimum
-    encode_by_optimization = True  # no amortised encoder: encode() optimises z per image
+    encode_by_optimization = True  # encode() refines z per image by encode_steps G passes
     loss_units = "nats/sample (non-saturating G loss)"
 
     def __init__(self, cfg: GANConfig, input_shape):
@@ -71,6 +81,11 @@ class GAN(Autoencoder):
                                                  cfg.dense, 1, leak=cfg.leak, batchnorm=cfg.batchnorm)
         self.generator = conv_decoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
                                       cfg.latent_dim, sizes, batchnorm=cfg.batchnorm)
+        self.encoder = None  # the inversion encoder E: (B, C, H, W) → (B, latent)
+        if cfg.encoder_epochs:
+            self.encoder, _ = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
+                                           cfg.dense, cfg.latent_dim, leak=cfg.leak,
+                                           batchnorm=cfg.batchnorm)
 
     @classmethod
     def check_input(cls, cfg, input_shape) -> None:
@@ -79,12 +94,29 @@ class GAN(Autoencoder):
     def decode(self, z):
         return torch.sigmoid(self.generator(z))  # (B, C, H, W) in [0, 1]
 
+    def initial_code(self, x):
+        """E(x) in eval mode, or 0 without an encoder; (B, latent), no grad."""
+        if self.encoder is None:
+            return torch.zeros(len(x), self.latent_dim, device=x.device)
+        was_training = self.encoder.training
+        self.encoder.eval()
+        try:
+            with torch.no_grad():
+                return self.encoder(x).float()
+        finally:
+            self.encoder.train(was_training)
+
     def encode(self, x):
-        """Latent recovery: argmin_z ‖G(z) − x‖² by Adam from z = 0; (B, latent)."""
+        """Latent recovery: argmin_z ‖G(z) − x‖² by Adam from initial_code(x); (B, latent)."""
+        from ..train import fused
+
+        z0 = self.initial_code(x)
+        if self.cfg.encode_steps == 0:
+            return z0
         with torch.inference_mode(False), torch.enable_grad():
             target = x.detach().clone()  # a normal tensor even if x is an inference tensor
-            z = torch.zeros(len(x), self.latent_dim, device=x.device, requires_grad=True)
-            opt = torch.optim.Adam([z], lr=self.cfg.encode_lr)
+            z = z0.clone().requires_grad_(True)
+            opt = torch.optim.Adam([z], lr=self.cfg.encode_lr, **fused([z]))
             was_training = self.generator.training
             self.generator.eval()  # BN running stats: each image's code is independent
             try:
@@ -167,15 +199,16 @@ class GAN(Autoencoder):
                    name: str = "gan", on_epoch=None):
         """Alternate one D step and one G step per batch for cfg.epochs; returns FitResult."""
         from ..divergence import DivergenceGuard
-        from ..train import FitResult, _check_finite
+        from ..train import FitResult, _check_finite, fused
 
         self.to(device)
         x_train = x_train.to(device)
         betas = (0.5, 0.999)  # DCGAN
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr, betas=betas,
-                                 weight_decay=cfg.weight_decay)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas,
-                                 weight_decay=cfg.weight_decay)
+        d_params, g_params = list(self.discriminator.parameters()), list(self.generator.parameters())
+        opt_d = torch.optim.Adam(d_params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay,
+                                 **fused(d_params))
+        opt_g = torch.optim.Adam(g_params, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay,
+                                 **fused(g_params))
         perm_gen = torch.Generator().manual_seed(seed)
         z_gen = torch.Generator(device=device).manual_seed(seed)
         n, history, start = len(x_train), [], time.perf_counter()
@@ -207,5 +240,67 @@ class GAN(Autoencoder):
                          cfg.epochs, train_m["d_loss"], train_m["g_loss"], train_m["d_real"],
                          train_m["d_fake"])
         seconds = time.perf_counter() - start
+        phases = {"adversarial": {"seconds": seconds}}
+        if self.encoder is not None:
+            phases["encoder"] = self._fit_encoder(x_train, x_test, cfg, device, seed, name, history,
+                                                  on_epoch)
+        seconds = time.perf_counter() - start
         self.eval()
-        return FitResult(cfg.epochs, seconds, n * cfg.epochs / max(seconds, 1e-9), train_m, test_m, history)
+        result = FitResult(cfg.epochs, seconds, n * cfg.epochs / max(seconds, 1e-9), train_m, test_m,
+                           history)
+        result.phases = phases
+        return result
+
+    def _fit_encoder(self, x_train, x_test, cfg, device, seed, name, history, on_epoch) -> dict:
+        """Train E on ‖G(E(x)) − x‖² with G frozen (train.fit, the one loop); its curve rows
+        continue the epoch count under `encoder/…`. Returns the phase summary."""
+        from ..train import fit
+
+        t0, offset = time.perf_counter(), len(history)
+
+        def log_row(epoch, row):
+            row = {"epoch": offset + epoch, **{f"encoder/{k}": v for k, v in row.items() if k != "epoch"}}
+            history.append(row)
+            if on_epoch is not None:
+                on_epoch(offset + epoch, row)
+
+        frozen = [p for p in self.generator.parameters() if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)  # backprop through G, but no grads for its weights
+        try:
+            res = fit(_Inversion(self), x_train, x_test,
+                      dataclasses.replace(cfg, epochs=self.cfg.encoder_epochs, lr=self.cfg.encoder_lr),
+                      device, seed=seed, name=f"{name}/encoder", on_epoch=log_row)
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+        return {"seconds": time.perf_counter() - t0, "train_loss": round(res.train["loss"], 6),
+                "test_loss": round(res.test["loss"], 6), "loss_units": _Inversion.loss_units}
+
+
+class _Inversion(Autoencoder):
+    """E trained against a frozen G: loss = ‖G(E(x)) − x‖² per image (batch mean).
+
+    G is held outside the module tree (not a submodule), so fit's .train() and
+    .parameters() see E only and G keeps its eval-mode BatchNorm statistics."""
+
+    loss_units = "squared error/image"
+
+    def __init__(self, gan: GAN):
+        super().__init__(gan.cfg, gan.input_shape)
+        self.latent_dim = gan.latent_dim
+        self.enc = gan.encoder
+        object.__setattr__(self, "_gan", gan)  # not registered: no params, no mode switches
+        gan.generator.eval()
+
+    def encode(self, x):
+        return self.enc(x)
+
+    def decode(self, z):
+        return self._gan.decode(z)
+
+    def forward(self, x, y=None) -> ModelOutput:
+        z = self.enc(x)
+        recon = self.decode(z)
+        loss = (recon.float() - x).pow(2).flatten(1).sum(1).mean()
+        return ModelOutput(loss, recon, z, {"sse": loss.detach()})
