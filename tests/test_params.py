@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,6 +87,20 @@ def test_default_params_are_valid():
     for name in p.variants:
         v = p.variant(name)
         assert v.dataset in p.datasets
+
+
+def test_loading_params_imports_no_heavy_libraries():
+    # Every stage validates params.yaml before any work; torch alone costs ~2 s of that
+    # start-up, so validation must stay on the light registries (models/configs.py, the
+    # dataset modules with their work-time imports inside functions). A fresh interpreter,
+    # since this test process has long imported them all.
+    heavy = ["torch", "matplotlib", "sklearn", "PIL"]
+    child = (f"import json, sys; from aelab.params import load_params; "
+             f"load_params({str(ROOT / 'params.yaml')!r}); "
+             f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True,
+                         timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
 def test_float_strings_from_dvc_exp_run_load_as_floats():

@@ -266,6 +266,10 @@ def test_mmd_and_ae_vs_vae_studies_from_checkpoints(project):
     m = study_fmnist_ae_vs_vae(params, "t")
     assert m["ae"]["consistency"]["first_pass_change_mse"] >= 0
     assert "stochastic_recon_std_per_pixel" in m["vae"] and "test_neg_elbo_per_image" in m["vae"]
+    for role in ("ae", "vae"):  # a rate carries its n and Wilson interval
+        r = m[role]
+        assert r["latent_knn5_accuracy_n"] > 0
+        assert r["latent_knn5_accuracy_lo"] <= r["latent_knn5_accuracy"] <= r["latent_knn5_accuracy_hi"]
     assert (paths.study_plots("fmnist_ae_vs_vae_t") / "comparison.png").exists()
 
 
@@ -288,6 +292,9 @@ def test_digits_study_reads_rf_metrics_and_draws_the_classified_samples(project)
     for v in params.studies.digits.variants:
         rf = read_json(paths.rf_metrics(v))
         assert m["variants"][v]["rf"]["accuracy_reconstructions"] == rf["accuracy"]["test_reconstructions"]
+        for suffix in ("_n", "_lo", "_hi"):
+            assert m["variants"][v]["rf"]["accuracy_reconstructions" + suffix] == \
+                rf["accuracy"]["test_reconstructions" + suffix]
         assert m["variants"][v]["samples_sampler"]["gmm_components"] == rf["samples"]["gmm_components"]
     assert {p.name for p in paths.study_plots("digits").glob("*.png")} == {
         "bottleneck.png", "reconstructions.png", "codes.png", "synthetic.png"}

@@ -185,14 +185,14 @@ class Params:
 
     def _resolve(self, name: str, v: VariantParams, key: str) -> Variant:
         from .data.registry import DATASETS
-        from .models import MODELS
+        from .models.configs import MODEL_CONFIGS  # not .models.MODELS: that imports torch
 
         if v.dataset not in DATASETS:
             raise ConfigError(f"{key}.dataset", f"unknown dataset {v.dataset!r}; choose from {sorted(DATASETS)}")
-        if v.model not in MODELS:
-            raise ConfigError(f"{key}.model", f"unknown model {v.model!r}; choose from {sorted(MODELS)}")
+        if v.model not in MODEL_CONFIGS:
+            raise ConfigError(f"{key}.model", f"unknown model {v.model!r}; choose from {sorted(MODEL_CONFIGS)}")
         try:
-            model_cfg = parse(MODELS[v.model][1], v.model_args, key)
+            model_cfg = parse(MODEL_CONFIGS[v.model], v.model_args, key)
         except ConfigError as err:
             if not err.message.startswith("unknown key"):
                 raise

@@ -83,7 +83,8 @@ def train(params: Params, name: str) -> dict:
     (plots_dir / "metrics.json").unlink(missing_ok=True)  # dvclive's copy of metrics/train/<v>.json
     save_checkpoint(paths.model_file(name), model, model_name=v.model, variant=name,
                     dataset=v.dataset, extra={"data_meta": data.meta})
-    metrics = train_metrics(v, model, result, device)
+    metrics = {**train_metrics(v, model, result, device),
+               "data_source": data.meta.get("source", v.dataset)}  # which source served it (report)
     write_json(paths.train_metrics(name), metrics)
     phase_s = {k: p.get("seconds") for k, p in (getattr(result, "phases", None) or {}).items()}
     return {**metrics, TIMING_KEY: {"fit_s": result.seconds, "samples_per_s": result.samples_per_s,

@@ -1,71 +1,39 @@
-"""MODELS registry: name → (model class, config dataclass). build_model is the one dispatch.
+"""The model families: MODELS registry (name → (model class, config dataclass)), build_model.
 
-Which inputs a model takes can depend on its config (deep_cae's n_up fixes the image
-side): `supports(name, input_shape, cfg)` answers without building it, and
-`check_input` raises the ConfigError that build_model would. A class without a
-`check_input` classmethod (the MLP family) takes any input shape.
+Importing this package is cheap: only the torch-free config classes (MODEL_CONFIGS, what
+params validation needs) load eagerly. MODELS, build_model, check_input, supports
+(models/registry.py) and Autoencoder, ModelOutput (models/base.py) import torch, so they
+are resolved on first use (PEP 562); `from aelab.models import build_model` works as before.
 """
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .base import Autoencoder, ModelOutput
-from .conv import ConvAEConfig, ConvAutoencoder, ConvVAE, ConvVAEConfig
-from .deep import DeepCAE, DeepCAEConfig, DeepVAE, DeepVAEConfig
-from .gan import GAN, GANConfig
-from .mlp import MLPAEConfig, MLPAutoencoder, MLPVAE, MLPVAEConfig
-from .mmd import MMDAEConfig, MMDAutoencoder
-from .rbm import RBM, RBMConfig
-from .resconv import ResConvAEConfig, ResConvAutoencoder
-from .stacked import StackedAEConfig, StackedAutoencoder
+import importlib
 
-MODELS: dict[str, tuple[type[Autoencoder], type]] = {
-    "mlp_ae": (MLPAutoencoder, MLPAEConfig),
-    "mlp_vae": (MLPVAE, MLPVAEConfig),
-    "conv_ae": (ConvAutoencoder, ConvAEConfig),
-    "conv_vae": (ConvVAE, ConvVAEConfig),
-    "deep_cae": (DeepCAE, DeepCAEConfig),
-    "deep_vae": (DeepVAE, DeepVAEConfig),
-    "res_conv_ae": (ResConvAutoencoder, ResConvAEConfig),
-    "mmd_ae": (MMDAutoencoder, MMDAEConfig),
-    "gan": (GAN, GANConfig),
-    "stacked_ae": (StackedAutoencoder, StackedAEConfig),
-    "rbm": (RBM, RBMConfig),
+from .configs import MODEL_CONFIGS
+
+# name → the submodule that defines it; imported on first access
+_LAZY = {
+    "MODELS": ".registry",
+    "build_model": ".registry",
+    "check_input": ".registry",
+    "supports": ".registry",
+    "Autoencoder": ".base",
+    "ModelOutput": ".base",
 }
 
 
-def _resolve(name: str, cfg):
-    if name not in MODELS:
-        raise ConfigError("model", f"model {name!r} unknown; choose from {sorted(MODELS)}")
-    cls, cfg_cls = MODELS[name]
-    if cfg is None or isinstance(cfg, dict):
-        from ..config import parse
-
-        cfg = parse(cfg_cls, cfg or {}, "model_args")
-    return cls, cfg
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
 
-def check_input(name: str, cfg, input_shape: tuple[int, ...]) -> None:
-    """Raise ConfigError (naming the key) if model `name` with `cfg` cannot take input_shape."""
-    cls, cfg = _resolve(name, cfg)
-    check = getattr(cls, "check_input", None)
-    if check is not None:
-        check(cfg, tuple(input_shape))
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
-def supports(name: str, input_shape: tuple[int, ...], cfg=None) -> bool:
-    """Whether model `name` (default config unless given) can be built for input_shape."""
-    try:
-        check_input(name, cfg, input_shape)
-    except ConfigError:
-        return False
-    return True
-
-
-def build_model(name: str, cfg, input_shape: tuple[int, ...]) -> Autoencoder:
-    """cfg: the config dataclass (or a plain dict, validated here) of model `name`."""
-    cls, cfg = _resolve(name, cfg)
-    return cls.from_config(cfg, tuple(input_shape))
-
-
-__all__ = ["MODELS", "build_model", "check_input", "supports", "Autoencoder", "ModelOutput"]
+__all__ = ["MODELS", "MODEL_CONFIGS", "build_model", "check_input", "supports", "Autoencoder",
+           "ModelOutput"]

@@ -19,56 +19,15 @@ ConvVAE are the AE/VAE mechanics that deep.py and resconv.py reuse with other ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Callable
 
 import torch
 from torch import nn
 
-from ..config import spec
 from ..errors import ConfigError
 from .base import Autoencoder, GaussianPosterior, ModelOutput, ae_output
 from .blocks import Reshape
-
-Loss = Literal["bce", "mse", "sse", "l1", "ssim", "bce_ssim"]
-
-
-def _check_filters(filters, key: str) -> None:
-    if not filters or any(f < 1 for f in filters):
-        raise ConfigError(f"{key}.filters", f"needs one or more positive channel counts, got {filters!r}")
-
-
-@dataclass(frozen=True)
-class ConvAEConfig:
-    """latent_dim: code dimensions (default 2); filters: channels of the stride-2 conv
-    stages, one entry per halving of H and W ((32, 64) = Keras); convs_per_stage: convs
-    per stage, the first with stride 2, the others stride 1 (1 = Keras; 2 with filters
-    (32, 64, 128) = the "deeper conv net"); dense: width of the hidden Dense layer between
-    the flattened features and the code, 0 = none (16); loss: reconstruction loss of the
-    sigmoid decoder (aelab.losses: 'bce' = nats per image (Keras), 'mse'/'l1' per pixel,
-    'ssim', 'bce_ssim'); ssim_weight: weight of the SSIM term in 'bce_ssim' (1.0).
-    Input: images C×H×W (any C; H, W ≥ 2^len(filters)) with values in [0, 1].
-    warmup_bce_epochs: epochs trained on BCE before `loss` takes over (0 = off; L1 from a
-    random start falls into the all-black per-pixel median and stays there)."""
-
-    latent_dim: int = spec(2, ge=1)
-    filters: tuple[int, ...] = (32, 64)
-    convs_per_stage: int = spec(1, ge=1, le=4)
-    dense: int = spec(16, ge=0)
-    loss: Loss = "bce"
-    ssim_weight: float = spec(1.0, ge=0)
-    warmup_bce_epochs: int = spec(0, ge=0)
-
-    def validate(self, key: str) -> None:
-        _check_filters(self.filters, key)
-
-
-@dataclass(frozen=True)
-class ConvVAEConfig(ConvAEConfig):
-    """As ConvAEConfig, plus beta: weight of the KL term in nats (1.0 = the ELBO, Keras)."""
-
-    beta: float = spec(1.0, ge=0)
-
+from .configs import ConvAEConfig, ConvVAEConfig, Loss, _check_filters  # noqa: F401 (re-exported)
 
 def _act(leak: float) -> nn.Module:
     return nn.LeakyReLU(leak) if leak > 0 else nn.ReLU()

@@ -11,49 +11,14 @@ image ends at 2×2 in the encoder; it is simply flattened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
 
-from ..config import spec
 from ..errors import ConfigError
 from .blocks import Reshape
-from .conv import ConvAutoencoder, ConvVAE, Loss, check_image_input
+from .configs import DeepCAEConfig, DeepVAEConfig  # noqa: F401 (re-exported)
+from .conv import ConvAutoencoder, ConvVAE, check_image_input
 
 SEED_SIDE = 4  # the decoder's Dense layer produces 4×4 maps
-
-
-@dataclass(frozen=True)
-class DeepCAEConfig:
-    """latent_dim: code dimensions (256; sigmoid-squashed for the CAE); filters: channels
-    of every conv layer (128); n_down: stride-2 convs in the encoder after the input conv
-    (4); n_up: stride-2 transposed convs in the decoder, image side = 4·2^n_up (3 → 32×32);
-    seed_channels: channels of the decoder's 4×4 Dense output (64); loss: reconstruction
-    loss ('bce' = nats per image, 'mse'/'l1' per pixel, 'ssim', 'bce_ssim'); ssim_weight:
-    weight of the SSIM term in 'bce_ssim' (1.0). Input: images C×S×S, S = 4·2^n_up.
-    warmup_bce_epochs: epochs trained on BCE before `loss` takes over (0 = off; L1 from a
-    random start falls into the all-black per-pixel median and stays there)."""
-
-    latent_dim: int = spec(256, ge=1)
-    filters: int = spec(128, ge=1)
-    n_down: int = spec(4, ge=1, le=8)
-    n_up: int = spec(3, ge=1, le=8)
-    seed_channels: int = spec(64, ge=1)
-    loss: Loss = "bce"
-    ssim_weight: float = spec(1.0, ge=0)
-    warmup_bce_epochs: int = spec(0, ge=0)
-
-    def validate(self, key: str) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class DeepVAEConfig(DeepCAEConfig):
-    """As DeepCAEConfig with latent_dim 32 (no sigmoid: mu, logvar), plus beta: weight of
-    the KL term in nats (1.0 = the ELBO)."""
-
-    latent_dim: int = spec(32, ge=1)
-    beta: float = spec(1.0, ge=0)
 
 
 def deep_nets(cfg: DeepCAEConfig, input_shape, code_width: int, variational: bool):

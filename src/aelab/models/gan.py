@@ -23,45 +23,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from ..config import spec
 from .base import Autoencoder, ModelOutput
-from .conv import _check_filters, check_image_input, conv_decoder, conv_encoder
+from .configs import GANConfig
+from .conv import check_image_input, conv_decoder, conv_encoder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class GANConfig:
-    """latent_dim: dimensions of z ~ N(0, I) (64); filters: channels of the stride-2 stages
-    of the discriminator, mirrored by the generator ((64, 128)); convs_per_stage: convs per
-    stage, extra ones stride 1 (1); dense: hidden Dense width before D's logit, 0 = none
-    (0); batchnorm: BN in G and in D after its first layer (true); leak: LeakyReLU slope
-    in D (0.2); label_smoothing: real targets are 1 − this for D (0.0, one-sided);
-    encoder_epochs: epochs of the inversion encoder E trained after the GAN, 0 = none
-    (10); encoder_lr: its Adam learning rate (0.001); encode_steps: Adam steps refining
-    z in encode(), from E(x) or from 0 (20); encode_lr: their step size in z units
-    (0.05). Input: images C×H×W in [0, 1], H, W ≥ 2^len(filters).
-    Learning rate, epochs and batch size come from `train` (DCGAN: lr 2e-4, batch 128)."""
-
-    latent_dim: int = spec(64, ge=1)
-    filters: tuple[int, ...] = (64, 128)
-    convs_per_stage: int = spec(1, ge=1, le=4)
-    dense: int = spec(0, ge=0)
-    batchnorm: bool = True
-    leak: float = spec(0.2, ge=0, lt=1)
-    label_smoothing: float = spec(0.0, ge=0, lt=0.5)
-    encoder_epochs: int = spec(10, ge=0)
-    encoder_lr: float = spec(1e-3, gt=0)
-    encode_steps: int = spec(20, ge=0)
-    encode_lr: float = spec(0.05, gt=0)
-
-    def validate(self, key: str) -> None:
-        _check_filters(self.filters, key)
 
 
 class GAN(Autoencoder):

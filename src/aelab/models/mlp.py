@@ -3,46 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
-from ..config import spec
 from .base import Autoencoder, GaussianPosterior, ModelOutput, ae_output
 from .blocks import mlp
-
-
-@dataclass(frozen=True)
-class MLPAEConfig:
-    """bottleneck_size: latent dimensions (default 2); hidden_size: width of every hidden
-    layer (64); layers: hidden layers in the encoder, mirrored by the decoder (2);
-    output: 'linear' (points, standardized data) or 'sigmoid' (images in [0, 1]);
-    loss: reconstruction loss (see aelab.losses; 'mse' = MSE per coordinate,
-    'bce' = nats per image); ssim_weight: weight of the SSIM term in 'bce_ssim'."""
-
-    bottleneck_size: int = spec(2, ge=1)
-    hidden_size: int = spec(64, ge=1)
-    layers: int = spec(2, ge=1)
-    output: Literal["linear", "sigmoid"] = "linear"
-    loss: Literal["mse", "sse", "l1", "bce", "ssim", "bce_ssim"] = "mse"
-    ssim_weight: float = spec(1.0, ge=0)
-
-    def validate(self, key: str) -> None:
-        from ..errors import ConfigError
-
-        if self.loss in ("bce", "bce_ssim") and self.output != "sigmoid":
-            raise ConfigError(f"{key}.loss", f"{self.loss!r} needs output: sigmoid (values in [0, 1])")
-
-
-@dataclass(frozen=True)
-class MLPVAEConfig(MLPAEConfig):
-    """As MLPAEConfig (loss defaults to 'bce', output to 'sigmoid'), plus beta: weight of
-    the KL term (1 = the ELBO)."""
-
-    output: Literal["linear", "sigmoid"] = "sigmoid"
-    loss: Literal["mse", "sse", "l1", "bce", "ssim", "bce_ssim"] = "bce"
-    beta: float = spec(1.0, ge=0)
+from .configs import MLPAEConfig, MLPVAEConfig  # noqa: F401 (re-exported)
 
 
 class MLPAutoencoder(Autoencoder):

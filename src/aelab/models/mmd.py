@@ -15,53 +15,13 @@ from the data dimension the ResNet adds one linear map at the code end (each sid
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import nn
 
-from ..config import spec
-from ..errors import ConfigError
 from .base import Autoencoder, ModelOutput
 from .blocks import ResidualMLPBlock, mlp
-
-
-@dataclass(frozen=True)
-class MMDAEConfig:
-    """latent_dim: code dimensions, null/0 = the data dimension (null); encoder: 'mlp' or
-    'resnet' ('resnet'); hidden_size: width of the MLP's hidden layers (64); layers: hidden
-    layers of the MLP encoder, mirrored in the decoder (2); res_blocks: residual blocks L
-    per side (4); res_hidden_layers: hidden layers inside each block, 1 or 2 (1);
-    res_expansion: block width as a multiple of its input width (8); lam: λ, weight of the
-    MMD² term (10.0; MMD² is dimensionless, the recon term is squared error per sample);
-    kernel: 'rbf' (sum of squared exponentials) or 'imq' (inverse multiquadratic);
-    bandwidths: kernel scales h in code units, 3–7 values each twice the next smaller
-    ((0.25, 0.5, 1, 2, 4)); output: 'linear' (standardized points) or 'sigmoid' (images).
-    Input: any shape (flattened)."""
-
-    latent_dim: int | None = spec(None, ge=0)
-    encoder: Literal["mlp", "resnet"] = "resnet"
-    hidden_size: int = spec(64, ge=1)
-    layers: int = spec(2, ge=1)
-    res_blocks: int = spec(4, ge=1, le=32)
-    res_hidden_layers: int = spec(1, ge=1, le=2)
-    res_expansion: int = spec(8, ge=1)
-    lam: float = spec(10.0, ge=0)
-    kernel: Literal["rbf", "imq"] = "rbf"
-    bandwidths: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-    output: Literal["linear", "sigmoid"] = "linear"
-
-    def validate(self, key: str) -> None:
-        k, b = f"{key}.bandwidths", sorted(self.bandwidths)
-        if not 3 <= len(b) <= 7:
-            raise ConfigError(k, f"needs 3 to 7 bandwidths, got {len(b)}: {list(self.bandwidths)}")
-        if b[0] <= 0:
-            raise ConfigError(k, f"bandwidths must be > 0, got {list(self.bandwidths)}")
-        for lo, hi in zip(b, b[1:]):
-            if not math.isclose(hi, 2 * lo, rel_tol=1e-9):
-                raise ConfigError(k, f"each bandwidth must be twice the next smaller; {hi} is not "
-                                  f"2 × {lo} (e.g. [0.25, 0.5, 1, 2, 4])")
+from .configs import MMDAEConfig
 
 
 class MMDAutoencoder(Autoencoder):

@@ -16,30 +16,14 @@ RBM's own marginal, not N(0, I): sample() is overridden accordingly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import spec
 from ..errors import ConfigError
 from .base import Autoencoder, ModelOutput
-
-
-@dataclass(frozen=True)
-class RBMConfig:
-    """n_hidden: binary hidden units (128); cd_k: Gibbs steps k of CD-k (1); sample_steps:
-    Gibbs steps of sample() (500); init_std: std of the initial weights (0.01, Hinton's
-    guide). Input: data in [0, 1] of any shape with ≥ 2 axes (images), flattened."""
-
-    n_hidden: int = spec(128, ge=1)
-    cd_k: int = spec(1, ge=1, le=100)
-    sample_steps: int = spec(500, ge=1)
-    init_std: float = spec(0.01, gt=0)
-
-    def validate(self, key: str) -> None:
-        pass
+from .configs import RBMConfig
 
 
 class RBM(Autoencoder):

@@ -14,37 +14,12 @@ out = ReLU(x + y) with skips, ReLU(y) without.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from torch import nn
 
-from ..config import spec
 from .blocks import Reshape
-from .conv import ConvAutoencoder, Loss, _check_filters
-
-
-@dataclass(frozen=True)
-class ResConvAEConfig:
-    """latent_dim: code dimensions (16); filters: channels per stride-2 stage (32, 64);
-    blocks: residual blocks per stage in encoder and decoder (2); batchnorm: BN after every
-    conv (true); residual: identity skips in the blocks (true; false = the same net as a
-    plain deep conv AE); loss: reconstruction loss of the sigmoid decoder ('bce' = nats
-    per image, 'mse'/'l1' per pixel, 'ssim', 'bce_ssim'); ssim_weight: weight of the SSIM
-    term in 'bce_ssim' (1.0). Input: images C×H×W, H, W ≥ 2^len(filters).
-    warmup_bce_epochs: epochs trained on BCE before `loss` takes over (0 = off; L1 from a
-    random start falls into the all-black per-pixel median and stays there)."""
-
-    latent_dim: int = spec(16, ge=1)
-    filters: tuple[int, ...] = (32, 64)
-    blocks: int = spec(2, ge=0, le=8)
-    batchnorm: bool = True
-    residual: bool = True
-    loss: Loss = "bce"
-    ssim_weight: float = spec(1.0, ge=0)
-    warmup_bce_epochs: int = spec(0, ge=0)
-
-    def validate(self, key: str) -> None:
-        _check_filters(self.filters, key)
+from .configs import ResConvAEConfig
+from .conv import ConvAutoencoder
 
 
 class ResBlock(nn.Module):

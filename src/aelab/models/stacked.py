@@ -19,42 +19,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import spec
 from ..errors import ConfigError
 from .base import Autoencoder, ModelOutput, ae_output
-
-
-@dataclass(frozen=True)
-class StackedAEConfig:
-    """hidden_sizes: widths of the stacked layers, the last one is the code ((256, 64));
-    activation: hidden non-linearity, 'relu' or 'sigmoid' ('relu'); output: 'sigmoid'
-    (images in [0, 1]) or 'linear' (points) ('sigmoid'); loss: reconstruction loss of the
-    input layer ('bce' = nats per image, 'mse'/'l1' per pixel, 'sse' per image; inner
-    layers use MSE per unit); n_classes: classes of the softmax head (10); pretrain_epochs,
-    head_epochs, finetune_epochs: epochs of each phase, 0 = train.epochs (0, 0, 0).
-    Input: any shape (flattened); labels int64 in [0, n_classes)."""
-
-    hidden_sizes: tuple[int, ...] = (256, 64)
-    activation: Literal["relu", "sigmoid"] = "relu"
-    output: Literal["linear", "sigmoid"] = "sigmoid"
-    loss: Literal["bce", "mse", "sse", "l1"] = "bce"
-    n_classes: int = spec(10, ge=2)
-    pretrain_epochs: int = spec(0, ge=0)
-    head_epochs: int = spec(0, ge=0)
-    finetune_epochs: int = spec(0, ge=0)
-
-    def validate(self, key: str) -> None:
-        if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
-            raise ConfigError(f"{key}.hidden_sizes", f"needs positive widths, got {self.hidden_sizes!r}")
-        if self.loss == "bce" and self.output != "sigmoid":
-            raise ConfigError(f"{key}.loss", "'bce' needs output: sigmoid (values in [0, 1])")
+from .configs import StackedAEConfig
 
 
 class _LayerAE(Autoencoder):

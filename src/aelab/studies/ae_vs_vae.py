@@ -24,6 +24,7 @@ from .. import paths
 from ..data.contract import load_processed, to_model_input
 from ..io import save_figure
 from ..probe import batched
+from ..stats import rate_entry
 from ..tasks.common import subset
 from .common import check_variant, load_variant_model, outputs, setup, write_metrics
 
@@ -51,10 +52,11 @@ def consistency(model, x: torch.Tensor, passes: int, device) -> tuple[dict, list
             f"code_drift_after_{passes}": float(dz)}, xs
 
 
-def knn_accuracy(z_tr, y_tr, z_te, y_te, k: int = 5) -> float:
+def knn_hits(z_tr, y_tr, z_te, y_te, k: int = 5) -> np.ndarray:
+    """(N_test,) bool: the k-NN vote of the training codes names the test label."""
     from sklearn.neighbors import KNeighborsClassifier
 
-    return float(KNeighborsClassifier(k).fit(z_tr, y_tr).score(z_te, y_te))
+    return KNeighborsClassifier(k).fit(z_tr, y_tr).predict(z_te) == np.asarray(y_te)
 
 
 def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, dict]:
@@ -65,7 +67,8 @@ def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, 
     cons, xs = consistency(model, x, cfg.passes, device)
     m["consistency"] = cons
     z = batched(model.encode, x, device).numpy()
-    m["latent_knn5_accuracy"] = knn_accuracy(batched(model.encode, x_tr, device).numpy(), y_tr, z, y)
+    m.update(rate_entry("latent_knn5_accuracy",  # with _n and a Wilson 95% interval
+                        knn_hits(batched(model.encode, x_tr, device).numpy(), y_tr, z, y)))
     f = {"rec": rec[:cfg.n_show], "last": xs[-1][:cfg.n_show], "z": z}
     if model.stochastic:
         draws = torch.stack([batched(lambda b: model.reconstruct(b, sample=True), x, device)

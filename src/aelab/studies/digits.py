@@ -34,12 +34,19 @@ def _rf_numbers(name: str) -> dict:
     rf = read_json(paths.rf_metrics(name))
     if "accuracy" not in rf:
         return {"skipped": rf.get("skipped", "no accuracy in the rf metrics")}
-    s = rf["samples"]
-    return {"accuracy_originals": rf["accuracy"]["test_originals"],
-            "accuracy_reconstructions": rf["accuracy"].get("test_reconstructions"),
-            "agreement": rf.get("agreement_test"),
-            "samples_mean_max_prob": s["mean_max_prob"], "samples_top_class_fraction": s["top_class_fraction"],
-            "samples_class_fraction": s["class_fraction"]}
+    s, acc = rf["samples"], rf["accuracy"]
+    out = {**_rate(acc, "test_originals", "accuracy_originals"),
+           **_rate(acc, "test_reconstructions", "accuracy_reconstructions"),
+           **_rate(rf, "agreement_test", "agreement"),
+           "samples_mean_max_prob": s["mean_max_prob"],
+           **_rate(s, "top_class_fraction", "samples_top_class_fraction"),
+           "samples_class_fraction": s["class_fraction"]}
+    return out
+
+
+def _rate(src: dict, key: str, name: str) -> dict:
+    """src[key] renamed to `name`, with the _n/_lo/_hi siblings classify@ wrote beside it."""
+    return {name + suffix: src[key + suffix] for suffix in ("", "_n", "_lo", "_hi") if key + suffix in src}
 
 
 def _eval_mse(name: str):
