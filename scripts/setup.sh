@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
-# 1. Offline data sources: Fashion-MNIST IDX files and the colour emoji font.
-DEB_PKGS=(dataset-fashion-mnist fonts-noto-color-emoji)
+# 1. Offline data sources (Fashion-MNIST IDX files, the colour emoji font) and headless
+#    Chromium, which the report test opens the built page in.
+DEB_PKGS=(dataset-fashion-mnist fonts-noto-color-emoji chromium)
 missing=()
 for p in "${DEB_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -15,7 +16,7 @@ if ((${#missing[@]})); then
   [ "$(id -u)" = 0 ] || SUDO="sudo -n"
   if command -v apt-get >/dev/null && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; then
     log "installing Debian packages: ${missing[*]}"
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" \
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
       || log "WARNING: apt-get failed; datasets needing ${missing[*]} will use other sources or fail clearly"
   else
     log "WARNING: cannot run apt-get here; install ${missing[*]} yourself for the offline Fashion-MNIST/emoji sources"

@@ -52,6 +52,7 @@ def repo(tmp_path_factory) -> tuple[Path, dict]:
     shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     (work / ".dvc").mkdir()
     shutil.copy(ROOT / ".dvc/config", work / ".dvc/config")
+    shutil.copy(ROOT / ".dvc/plots_offline.html", work / ".dvc/plots_offline.html")
     (work / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
     (work / ".gitignore").write_text("/data/\n/models/\n/report/\n")
     env = dict(os.environ, AELAB_THREADS="1", PYTHONPATH=str(work / "src"),
@@ -88,6 +89,29 @@ def test_status_clean_and_dag_order(repo):
         assert f'"{a}" -> "{b}"' in dot, dot
 
 
+def test_a_rejected_params_value_keeps_the_previous_outputs(repo):
+    """Outputs are `persist: true`, so DVC does not delete them before the command, and the
+    command validates params before it writes anything: a bad value changes no file."""
+    import hashlib
+
+    work, env = repo
+    name = "moons_ae_z1"
+    outs = [work / f"models/{name}.pt", work / f"metrics/train/{name}.json",
+            *sorted((work / f"plots/train/{name}").rglob("*.tsv"))]
+    digest = {p: hashlib.md5(p.read_bytes()).hexdigest() for p in outs}
+    original = (work / "params.yaml").read_text()
+    bad = yaml.safe_load(original)
+    bad["variants"][name]["train"]["lr"] = -1e-6
+    (work / "params.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
+    try:
+        res = subprocess.run(["dvc", "repro", f"train@{name}"], cwd=work, env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode != 0 and f"variants.{name}.train.lr" in res.stdout + res.stderr
+    finally:
+        (work / "params.yaml").write_text(original)
+    assert {p: hashlib.md5(p.read_bytes()).hexdigest() for p in outs if p.exists()} == digest
+
+
 def test_same_params_and_seed_give_same_metrics(repo):
     work, env = repo
     path = work / "metrics/train/moons_ae_z1.json"
@@ -95,3 +119,61 @@ def test_same_params_and_seed_give_same_metrics(repo):
     _run(["dvc", "repro", "-f", "-s", "train@moons_ae_z1"], work, env)
     after = json.loads(path.read_text())
     assert after["train"] == before["train"] and after["test"] == before["test"]
+
+
+RENDERED = """<script>
+window.addEventListener('load', () => setTimeout(() => {
+  const divs = document.querySelectorAll('body > div[id]').length;
+  const drawn = document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length;
+  const outside = performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith('file:'));
+  document.body.setAttribute('data-check', JSON.stringify({divs, drawn, outside}));
+}, 2000));
+</script>"""
+
+
+def test_dvc_plots_show_renders_every_chart_offline(repo, tmp_path):
+    """`dvc plots show` uses the committed offline template (.dvc/plots_offline.html): no
+    script is fetched from the network, and in Chromium every plot div draws a chart."""
+    import re
+
+    work, env = repo
+    _run(["dvc", "plots", "show", "-o", str(tmp_path / "plots")], work, env)
+    page = (tmp_path / "plots/index.html").read_text()
+    assert not re.search(r"<script[^>]+src=[\"']?https?:", page)
+    n_specs = page.count("vegaEmbed('#")
+    assert n_specs >= 4 and "vega-lite" in page[:2000]
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (scripts/setup.sh installs Debian's chromium)")
+    check = tmp_path / "plots/check.html"
+    check.write_text(page.replace("</body>", RENDERED + "</body>"))
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path / 'profile'}",
+                          "--virtual-time-budget=15000", "--dump-dom", check.as_uri()],
+                         capture_output=True, text=True, timeout=180).stdout
+    found = re.search(r'data-check="([^"]*)"', dom)
+    assert found, dom[-2000:]
+    result = json.loads(found.group(1).replace("&quot;", '"'))
+    assert result["outside"] == [] and result["drawn"] >= n_specs, result
+
+
+def test_push_to_a_local_remote_and_pull_into_a_fresh_clone(repo, tmp_path):
+    """README "Sharing results": outputs pushed to a local-folder remote come back into a
+    fresh clone with `dvc pull`, and `dvc status` is clean there without running a stage."""
+    work, env = repo
+    remote = tmp_path / "remote"
+    _run(["dvc", "remote", "add", "-d", "--local", "shared", str(remote)], work, env)
+    _run(["git", "add", "-A"], work, env)
+    _run(["git", "commit", "-qm", "results"], work, env)  # dvc.lock, metrics/, plots/ live in git
+    _run(["dvc", "push"], work, env)
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "-q", str(work), str(clone)], tmp_path, env)
+    _run(["dvc", "remote", "add", "-d", "--local", "shared", str(remote)], clone, env)
+    assert not (clone / "models").exists()
+    _run(["dvc", "pull"], clone, env)
+    params = yaml.safe_load((clone / "params.yaml").read_text())
+    for v in params["variants"]:
+        assert (clone / f"models/{v}.pt").exists()
+    assert (clone / "report/index.html").exists()
+    status = _run(["dvc", "status", "--json"], clone, env)
+    assert json.loads(status.stdout or "{}") == {}

@@ -56,6 +56,11 @@ def study_plots(study: str) -> Path:
     return Path("plots/studies") / study
 
 
+def headline_dir() -> Path:
+    """metrics/headline/<variant>.json + _studies.json: the declared metrics (aelab.headline)."""
+    return Path("metrics/headline")
+
+
 def timing_file(label: str) -> Path:
     """timing/<stage>@<target>.json: wall seconds and peak memory of one stage run. Kept out
     of metrics/ and of git (.gitignore) and undeclared in dvc.yaml, so identical results

@@ -1,4 +1,9 @@
-"""Training curves (loss per epoch, train vs test) drawn from the dvclive TSV files."""
+"""Training curves (loss per epoch, train vs test) drawn from the dvclive TSV files.
+
+dvclive writes …/metrics/[<phase>/]<split>/<term>.tsv. A variant trained in phases (the
+stacked AE's layer1…finetune, the GAN's adversarial then encoder phase) gets one panel per
+(phase, term), so the phases' different objectives are never drawn on one axis.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,23 @@ import pandas as pd
 
 from ..io import save_figure
 
+MAX_COLS = 4
+
+
+def curve_series(variant_dir: Path) -> dict[tuple[str, str], dict[str, pd.DataFrame]]:
+    """{(phase, term): {split: frame with columns step, <term>}}; phase '' when unphased."""
+    out: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+    for tsv in sorted(variant_dir.rglob("*.tsv")):
+        parts = tsv.relative_to(variant_dir).parts  # plots/metrics/[phase/]split/term.tsv
+        inner = parts[parts.index("metrics") + 1:-1] if "metrics" in parts else parts[:-1]
+        split = inner[-1] if inner else ""
+        phase = "/".join(inner[:-1])
+        out.setdefault((phase, tsv.stem), {})[split] = pd.read_csv(tsv, sep="\t")
+    return out
+
 
 def draw_training_curves(train_plots: Path, out_dir: Path) -> dict[str, Path]:
-    """One PNG per variant with every logged term; returns {variant: png}."""
+    """One PNG per variant, one panel per (phase, term) with train and test; {variant: png}."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,22 +37,21 @@ def draw_training_curves(train_plots: Path, out_dir: Path) -> dict[str, Path]:
 
     out: dict[str, Path] = {}
     for variant_dir in sorted(p for p in train_plots.glob("*") if p.is_dir()):
-        tsvs = sorted(variant_dir.rglob("*.tsv"))
-        series = {}
-        for tsv in tsvs:
-            split, term = tsv.parent.name, tsv.stem  # …/metrics/<split>/<term>.tsv
-            series[f"{split}/{term}"] = pd.read_csv(tsv, sep="\t")
-        terms = sorted({k.split("/", 1)[1] for k in series})
-        if not terms:
+        series = curve_series(variant_dir)
+        if not series:
             continue
-        fig, axes = plt.subplots(1, len(terms), figsize=(4 * len(terms), 3), squeeze=False)
-        for ax, term in zip(axes[0], terms):
-            for split in ("train", "test"):
-                df = series.get(f"{split}/{term}")
-                if df is not None:
-                    ax.plot(df["step"] + 1, df[term], label=split)
-            ax.set(title=term, xlabel="epoch", ylabel=term)
-            ax.legend()
+        keys = sorted(series, key=lambda k: (min(df["step"].min() for df in series[k].values()), k))
+        cols = min(MAX_COLS, len(keys))
+        rows = -(-len(keys) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False,
+                                 layout="constrained")
+        for ax, (phase, term) in zip(axes.flat, keys):
+            for split, df in sorted(series[(phase, term)].items(), key=lambda kv: kv[0] != "train"):
+                ax.plot(df["step"] + 1, df[term], label=split or term)
+            ax.set(title=f"{phase}: {term}" if phase else term, xlabel="epoch")
+            ax.legend(fontsize="small")
+        for ax in list(axes.flat)[len(keys):]:
+            ax.axis("off")
         fig.suptitle(variant_dir.name)
         png = out_dir / f"{variant_dir.name}.png"
         save_figure(fig, png)

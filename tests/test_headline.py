@@ -1,0 +1,40 @@
+"""metrics/headline: a few numbers per variant with the loss unit in the key, health in short."""
+
+import json
+
+from aelab.headline import build_headline, loss_key, studies_headline, variant_headline
+from aelab.params import load_params
+
+
+def test_loss_key_carries_the_unit():
+    assert loss_key("nats/image") == "test_loss_nats"
+    assert loss_key("MSE/pixel") == "test_loss_mse"
+    assert loss_key("MAE/pixel") == "test_loss_mae"
+    assert loss_key("") == "test_loss"
+
+
+def test_variant_headline_picks_the_numbers_and_summarises_health():
+    train = {"epochs": 20, "loss_units": "nats/image", "test": {"loss": 162.5}}
+    ev = {"reconstruct.test.mse_per_pixel": 0.046, "latent.knn_accuracy": 0.556, "anomaly.auroc": 0.98,
+          "health": {"ok": False, "warnings": {"output_collapse": {}}}}
+    rf = {"accuracy": {"test_reconstructions": 0.419}, "samples": {"classes_seen": 9},
+          "health": {"ok": False, "warnings": {"mode_collapse": {}, "output_collapse": {}}}}
+    h = variant_headline(train, ev, rf)
+    assert h == {"epochs": 20, "test_loss_nats": 162.5, "mse": 0.046, "knn5": 0.556, "auroc": 0.98,
+                 "rf_recon": 0.419, "classes": 9, "health": "2 checks"}
+    assert variant_headline(train, {}, {})["health"] == "ok"
+
+
+def test_build_headline_writes_one_file_per_trained_variant(tmp_path):
+    params = load_params("params.yaml")
+    name = next(iter(params.variants))
+    (tmp_path / "metrics/train").mkdir(parents=True)
+    (tmp_path / f"metrics/train/{name}.json").write_text(json.dumps({"epochs": 3, "test": {"loss": 1.0}}))
+    stale = tmp_path / "metrics/headline/removed_variant.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    build_headline(params, root=tmp_path)
+    files = sorted(p.name for p in (tmp_path / "metrics/headline").glob("*.json"))
+    assert files == sorted([f"{name}.json", "_studies.json"])
+    assert json.loads((tmp_path / f"metrics/headline/{name}.json").read_text())["test_loss"] == 1.0
+    assert studies_headline({}) == {}
