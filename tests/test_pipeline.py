@@ -89,27 +89,61 @@ def test_status_clean_and_dag_order(repo):
         assert f'"{a}" -> "{b}"' in dot, dot
 
 
-def test_a_rejected_params_value_keeps_the_previous_outputs(repo):
-    """Outputs are `persist: true`, so DVC does not delete them before the command, and the
-    command validates params before it writes anything: a bad value changes no file."""
+BAD_VALUES = [  # (stage to rerun, dotted key, rejected value)
+    ("train@moons_ae_z1", "variants.moons_ae_z1.train.lr", -1e-6),
+    ("train@moons_ae_z1", "variants.moons_ae_z1.train.epochs", 0),
+    ("train@moons_ae_z1", "variants.moons_ae_z1.train.batch_size", 0),
+    ("train@moons_ae_z1", "variants.moons_ae_z1.train.optimizer", "adamax"),
+    ("train@moons_ae_z1", "variants.moons_ae_z1.hidden_size", -3),
+    ("train@moons_ae_z1", "variants.moons_ae_z1.loss", "hinge"),
+    ("train@moons_ae_z1", "variants.moons_ae_z1.bottlenek_size", 2),  # a typo: unknown key
+    ("download@moons", "data.moons.noise", 1.5),
+    ("evaluate@moons_ae_z1", "evaluate.max_test", -1),
+    ("classify@moons_ae_z1", "classify.n_estimators", 0),
+    ("evaluate@moons_ae_z1", "health.chance_margin", 2.0),
+]
+
+
+def _outputs_digest(work: Path) -> dict[str, str]:
     import hashlib
 
+    files = [p for d in ("models", "metrics", "plots", "data/raw/moons", "data/processed") for p in
+             sorted((work / d).rglob("*")) if p.is_file()]
+    return {str(p.relative_to(work)): hashlib.md5(p.read_bytes()).hexdigest() for p in files}
+
+
+def _set(d: dict, dotted: str, value) -> None:
+    *head, last = dotted.split(".")
+    for k in head:
+        d = d[k]
+    d[last] = value
+
+
+def test_a_rejected_params_value_keeps_every_previous_output(repo):
+    """Outputs are `persist: true`, so DVC does not delete them before the command, and the
+    command validates params.yaml before it writes anything: under `dvc repro` and
+    `dvc exp run -S`, 12 rejected values leave models, tracked metrics, plots and data
+    byte-identical."""
     work, env = repo
-    name = "moons_ae_z1"
-    outs = [work / f"models/{name}.pt", work / f"metrics/train/{name}.json",
-            *sorted((work / f"plots/train/{name}").rglob("*.tsv"))]
-    digest = {p: hashlib.md5(p.read_bytes()).hexdigest() for p in outs}
+    before = _outputs_digest(work)
     original = (work / "params.yaml").read_text()
-    bad = yaml.safe_load(original)
-    bad["variants"][name]["train"]["lr"] = -1e-6
-    (work / "params.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
     try:
-        res = subprocess.run(["dvc", "repro", f"train@{name}"], cwd=work, env=env, capture_output=True,
-                             text=True, timeout=300)
-        assert res.returncode != 0 and f"variants.{name}.train.lr" in res.stdout + res.stderr
+        for stage, key, value in BAD_VALUES:
+            bad = yaml.safe_load(original)
+            _set(bad, key, value)
+            (work / "params.yaml").write_text(yaml.safe_dump(bad, sort_keys=False))
+            res = subprocess.run(["dvc", "repro", stage], cwd=work, env=env, capture_output=True, text=True,
+                                 timeout=300)
+            assert res.returncode != 0, (key, res.stdout[-2000:])
+            assert key.rsplit(".", 1)[0] in res.stdout + res.stderr, (key, res.stdout[-2000:], res.stderr[-2000:])
+            assert _outputs_digest(work) == before, key
+        (work / "params.yaml").write_text(original)
+        res = subprocess.run(["dvc", "exp", "run", "-S", "variants.moons_ae_z1.train.lr=-1e-06"], cwd=work,
+                             env=env, capture_output=True, text=True, timeout=300)
+        assert res.returncode != 0
+        assert _outputs_digest(work) == before, "dvc exp run -S"
     finally:
         (work / "params.yaml").write_text(original)
-    assert {p: hashlib.md5(p.read_bytes()).hexdigest() for p in outs if p.exists()} == digest
 
 
 def test_same_params_and_seed_give_same_metrics(repo):
@@ -122,12 +156,18 @@ def test_same_params_and_seed_give_same_metrics(repo):
 
 
 RENDERED = """<script>
-window.addEventListener('load', () => setTimeout(() => {
-  const divs = document.querySelectorAll('body > div[id]').length;
-  const drawn = document.querySelectorAll('.vega-embed canvas, .vega-embed svg').length;
-  const outside = performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith('file:'));
-  document.body.setAttribute('data-check', JSON.stringify({divs, drawn, outside}));
-}, 2000));
+window.addEventListener('load', () => {
+  let tries = 0;
+  const expected = (document.documentElement.innerHTML.match(/vegaEmbed\\('#/g) || []).length;
+  const poll = setInterval(() => {  // vega-embed renders asynchronously: wait for every chart
+    const drawn = document.querySelectorAll('.vega-embed').length;
+    if (drawn >= expected || ++tries > 100) {
+      clearInterval(poll);
+      const outside = performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith('file:'));
+      document.body.setAttribute('data-check', JSON.stringify({drawn, outside}));
+    }
+  }, 200);
+});
 </script>"""
 
 
@@ -146,10 +186,11 @@ def test_dvc_plots_show_renders_every_chart_offline(repo, tmp_path):
     if browser is None:
         pytest.skip("chromium is not installed (scripts/setup.sh installs Debian's chromium)")
     check = tmp_path / "plots/check.html"
-    check.write_text(page.replace("</body>", RENDERED + "</body>"))
+    head, _, tail = page.rpartition("</body>")  # the last one: the inlined vega source has some too
+    check.write_text(head + RENDERED + "</body>" + tail)
     dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                           "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path / 'profile'}",
-                          "--virtual-time-budget=15000", "--dump-dom", check.as_uri()],
+                          "--virtual-time-budget=30000", "--dump-dom", check.as_uri()],
                          capture_output=True, text=True, timeout=180).stdout
     found = re.search(r'data-check="([^"]*)"', dom)
     assert found, dom[-2000:]

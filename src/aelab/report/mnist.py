@@ -211,10 +211,15 @@ def generation(run: Run) -> Section:
                 "MSE to nearest training image"], rows)
     few = [n for n in vs if (run.rf[n]["samples"].get("classes_seen") or 0)
            < len(run.rf[n].get("reconstruction_class_fraction") or {}) / 2]
-    conf = best_of({n: run.rf[n]["samples"].get("mean_max_prob") for n in vs}, False)
-    if conf:
-        s.findings.append(f"The forest is most confident about the samples of `{conf[0]}` "
-                          f"(mean top-class probability {conf[1]:.2f}).")
+    by_ds: dict[str, list[str]] = {}
+    for n in vs:
+        by_ds.setdefault(run.params.variants[n].dataset, []).append(n)
+    for ds, group in by_ds.items():  # confidence is only comparable within one dataset's forest
+        conf = best_of({n: run.rf[n]["samples"].get("mean_max_prob") for n in group}, False)
+        if conf and len(group) > 1:
+            low = best_of({n: run.rf[n]["samples"].get("mean_max_prob") for n in group}, True)
+            s.findings.append(f"{ds}: the forest is most confident about the samples of `{conf[0]}` (mean "
+                              f"top-class probability {conf[1]:.2f}) and least about `{low[0]}` ({low[1]:.2f}).")
     if few:
         s.findings.append(f"{names(few)} show fewer than half of the classes among their samples "
                           "(mode collapse or a code space the sampler misses).")
