@@ -110,8 +110,20 @@ def test_posterior_collapse_from_a_vae_whose_posterior_is_the_prior():
     mu, logvar = torch.zeros(64, 2), torch.zeros(64, 2)  # q(z|x) = N(0, I) for every x
     kl = float(kl_normal(mu, logvar).mean())
     assert kl == 0.0
-    assert "posterior_collapse" in health.posterior_collapse(kl, 2, H)
-    assert health.posterior_collapse(2.0 * 2, 2, H) == {}  # 2 nats per dimension: in use
+    assert "posterior_collapse" in health.posterior_collapse(kl, 0, 2, H)
+    assert health.posterior_collapse(2.0 * 2, 2, 2, H) == {}  # 2 nats per dimension: in use
+
+
+def test_posterior_collapse_counts_active_dimensions_only():
+    # a 300-D code of which 20 dimensions carry 25 nats (the large MLP VAE): in use
+    assert health.posterior_collapse(25.0, 20, 300, H) == {}
+    # the same KL spread over all 300 dimensions: 0.083 nats each, the code is ignored
+    w = health.posterior_collapse(25.0, 300, 300, H)["posterior_collapse"]
+    assert w["active_dims"] == 300 and round(w["kl_nats_per_active_dim"], 3) == 0.083
+    # no active dimension at all: collapsed whatever the KL says
+    assert "posterior_collapse" in health.posterior_collapse(3.0, 0, 2, H)
+    # an older metrics file without the count: every dimension counts
+    assert "posterior_collapse" in health.posterior_collapse(25.0, None, 300, H)
 
 
 def test_divergence_fires_on_a_rising_or_non_finite_loss_only():

@@ -26,6 +26,7 @@ from aelab.checkpoint import load_checkpoint, save_checkpoint
 from aelab.config import parse, to_dict
 from aelab.errors import ConfigError
 from aelab.models import MODELS, build_model, supports
+from aelab.models.base import Autoencoder
 from aelab.params import TrainParams
 
 torch.set_num_threads(1)
@@ -135,8 +136,17 @@ def test_config_dataclass_contract(name):
     assert not missing, f"{cfg_cls.__name__} docstring does not list {missing}"
     default = parse(cfg_cls, {}, "model_args")
     assert parse(cfg_cls, to_dict(default), "model_args") == default  # YAML round trip
-    for flag in ("has_prior", "stochastic", "needs_labels"):
-        assert isinstance(getattr(cls, flag), bool)
+    for flag in ("has_encoder", "encode_by_optimization", "has_own_fit", "has_prior", "stochastic",
+                 "needs_labels"):
+        assert isinstance(getattr(cls, flag), bool), f"{cls.__name__}.{flag} is not declared as a bool"
+    # a model that declares its own fit overrides own_fit; no other model does
+    assert (cls.own_fit is not Autoencoder.own_fit) == cls.has_own_fit
+
+
+def test_capabilities_are_declared_where_they_differ_from_the_default():
+    own = {n for n, (cls, _) in MODELS.items() if cls.has_own_fit}
+    assert own == {"gan", "stacked_ae"}
+    assert {n for n, (cls, _) in MODELS.items() if cls.encode_by_optimization} == {"gan"}
 
 
 def test_unknown_model_names_the_choices():
@@ -316,14 +326,14 @@ def _d_accuracy(gan, x, z):
     return float(((real > 0).float().mean() + (fake < 0).float().mean()) / 2)
 
 
-def test_gan_custom_fit_trains_both_players():
+def test_gan_own_fit_trains_both_players():
     gan = make_model("gan", "mnist")
     x, _ = make_batch("mnist")
     z = torch.randn(64, gan.latent_dim, generator=torch.Generator().manual_seed(1))
     g0 = [p.detach().clone() for p in gan.generator.parameters()]
     acc0, rows = _d_accuracy(gan, x, z), []
     cfg = TrainParams(epochs=6, batch_size=32, lr=2e-3)
-    res = gan.custom_fit(x_train=x, x_test=x[:32], cfg=cfg, device=torch.device("cpu"),
+    res = gan.own_fit(x_train=x, x_test=x[:32], cfg=cfg, device=torch.device("cpu"),
                          y_train=None, y_test=None, seed=0, name="gan",
                          on_epoch=lambda e, r: rows.append(r))
     assert len(rows) == 6 + 2 and res.epochs == 6 and res.history == rows  # + encoder_epochs
@@ -395,7 +405,7 @@ def test_stacked_ae_phases_on_digits(tmp_path):
     model = build_model("stacked_ae", {"hidden_sizes": [64, 16]}, (1, 8, 8))
     rows = []
     cfg = TrainParams(epochs=10, batch_size=64, lr=1e-2)
-    res = model.custom_fit(x_train=x[:600], x_test=x[600:900], cfg=cfg, device=torch.device("cpu"),
+    res = model.own_fit(x_train=x[:600], x_test=x[600:900], cfg=cfg, device=torch.device("cpu"),
                            y_train=y[:600], y_test=y[600:900], seed=0, name="sae",
                            on_epoch=lambda e, r: rows.append(r))
     assert list(res.phases) == ["pretrain_layer1", "pretrain_layer2", "head", "finetune"]
@@ -407,7 +417,7 @@ def test_stacked_ae_phases_on_digits(tmp_path):
     with torch.inference_mode():
         assert model.reconstruct(x[:4]).shape == (4, 1, 8, 8)
     with pytest.raises(ConfigError, match="labels"):
-        model.custom_fit(x_train=x[:10], x_test=x[:10], cfg=cfg, device=torch.device("cpu"),
+        model.own_fit(x_train=x[:10], x_test=x[:10], cfg=cfg, device=torch.device("cpu"),
                          y_train=torch.full((10,), -1), y_test=y[:10], seed=0, name="sae", on_epoch=None)
 
 

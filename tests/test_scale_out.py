@@ -133,6 +133,8 @@ def _tune_project(folder: Path, storage: str, n_trials: int) -> Path:
     """A scratch project (params.yaml + fake Fashion-MNIST) whose tune@t uses `storage`."""
     from test_studies import REAL, _fake_fmnist
 
+    from aelab.params import complete
+
     folder.mkdir()
     p = copy.deepcopy(REAL)
     p["runtime"]["threads"] = 1
@@ -141,7 +143,7 @@ def _tune_project(folder: Path, storage: str, n_trials: int) -> Path:
                                   "n_trials": n_trials, "samplers": ["tpe"], "epochs": [1, 2],
                                   "batch_sizes": [16], "lr_min": 0.001, "lr_max": 0.003,
                                   "grid_lrs": [0.001], "subset": 0, "folds": 2, "storage": storage}}
-    (folder / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    (folder / "params.yaml").write_text(yaml.safe_dump(complete(p), sort_keys=False))
     cwd = os.getcwd()
     os.chdir(folder)
     try:

@@ -14,7 +14,7 @@ from aelab import paths
 from aelab.config import parse
 from aelab.errors import ConfigError
 from aelab.io import read_json
-from aelab.params import load_params
+from aelab.params import complete, load_params
 from aelab.studies.config import MoonsSetting, MoonsSweepParams, StudiesParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,7 +166,7 @@ def project(tmp_path, monkeypatch):
                        "samplers": ["tpe", "random", "grid"], "epochs": [1, 2], "batch_sizes": [16],
                        "subset": 0, "folds": 2}}
     p["classify"].update(n_estimators=10, n_samples=50, gmm_components=[1, 2])
-    Path("params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    Path("params.yaml").write_text(yaml.safe_dump(complete(p), sort_keys=False))  # defaults of the study entries
     return tmp_path
 
 

@@ -266,6 +266,15 @@ def test_latent_cluster_metrics_on_separable_codes(tmp_path):
     out = TASKS["latent"].run(ctx_for(IdentityAE((1, 4, 4)), striped(150, shape=(1, 4, 4)), tmp_path))
     assert out["projection"] == "pca" and out["dim"] == 16
     assert out["knn_accuracy"] > 0.9 and -1 <= out["silhouette"] <= 1
+    assert out["active_dims"] == 16  # every pixel of the stripes varies (variance 0.25)
+
+
+def test_latent_counts_only_the_code_dimensions_that_vary(tmp_path):
+    data = striped(150, shape=(1, 4, 4))
+    for x in (data.x_train, data.x_test):
+        x[:, :, 2:, :] = 0  # the bottom two rows are always black: 8 of the 16 codes never move
+    out = TASKS["latent"].run(ctx_for(IdentityAE((1, 4, 4)), data, tmp_path))
+    assert out["dim"] == 16 and out["active_dims"] == 8
 
 
 # ---- points ----
@@ -325,9 +334,11 @@ def test_ood_choice_reasons():
 def write_project(root: Path, datasets: dict[str, Processed], variant: dict, evaluate: dict) -> None:
     for name, data in datasets.items():
         save_processed(root / "data/processed" / f"{name}.npz", data)
+    from aelab.params import complete
+
     params = {"seed": 0, "runtime": {"threads": 1}, "datasets": list(datasets),
               "variants": {"v": variant}, "evaluate": evaluate}
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    (root / "params.yaml").write_text(yaml.safe_dump(complete(params)))  # code defaults written out
 
 
 def save_model(root: Path, name: str, args: dict, shape, dataset: str) -> None:

@@ -27,7 +27,9 @@ class HealthParams:
       this many accuracy points of the majority-class rate is "at chance";
       top_class_share [0.6]: one predicted class taking more than this share of
       reconstructions or samples; kl_nats_per_dim [0.5]: posterior collapse when a VAE's
-      test KL per latent dimension is below this (nats); mode_class_fraction [0.5]: mode
+      test KL per *active* latent dimension is below this (nats), or no dimension is
+      active (evaluate.active_variance says what counts as active);
+      mode_class_fraction [0.5]: mode
       collapse when the classes seen in samples are fewer than this fraction of all
       classes; min_class_share [0.01]: a class is "seen" when it takes at least this share
       of the samples; min_n [200]: any reported rate from fewer samples is flagged;
@@ -70,15 +72,24 @@ def output_collapse(variance_ratio: float | None, cfg: HealthParams) -> dict:
                                        "across test samples: near-constant outputs"}}
 
 
-def posterior_collapse(kl_nats: float | None, latent_dim: int, cfg: HealthParams) -> dict:
+def posterior_collapse(kl_nats: float | None, active_dims: int | None, latent_dim: int,
+                       cfg: HealthParams) -> dict:
+    """KL per *active* dimension: a large latent of which most dimensions are unused (the
+    300-D VAE: 25 nats over about 20 active dimensions) is not collapsed, a code whose KL is
+    spread thin over every dimension, or that no dimension carries, is. Without an active
+    count (older metrics) every dimension counts."""
     if kl_nats is None or latent_dim < 1:
         return {}
-    per_dim = kl_nats / latent_dim
-    if per_dim >= cfg.kl_nats_per_dim:
+    active = latent_dim if active_dims is None else active_dims
+    per_dim = kl_nats / active if active else 0.0
+    if active and per_dim >= cfg.kl_nats_per_dim:
         return {}
-    return {"posterior_collapse": {"kl_nats_per_dim": per_dim, "threshold": cfg.kl_nats_per_dim,
-                                   "why": f"test KL {per_dim:.3g} nats per latent dimension: the "
-                                          "decoder ignores the code"}}
+    why = (f"test KL {per_dim:.3g} nats per active latent dimension ({active} of {latent_dim} "
+           "active): the decoder ignores the code") if active else \
+        f"no latent dimension is active (test KL {kl_nats:.3g} nats): the decoder ignores the code"
+    return {"posterior_collapse": {"kl_nats_per_active_dim": per_dim, "active_dims": active,
+                                   "latent_dim": latent_dim, "threshold": cfg.kl_nats_per_dim,
+                                   "why": why}}
 
 
 def at_chance(name: str, accuracy: float | None, chance: float | None, cfg: HealthParams,
@@ -131,7 +142,8 @@ def evaluate_health(metrics: dict, train: dict, monotone_objective: bool, cfg: H
     first = train.get("first_epoch", {}).get("train_loss") if monotone_objective else None
     return verdict(
         output_collapse(ratio, cfg),
-        posterior_collapse(train.get("test", {}).get("kl_nats"), int(metrics.get("latent.dim", 0)), cfg),
+        posterior_collapse(train.get("test", {}).get("kl_nats"), metrics.get("latent.active_dims"),
+                           int(metrics.get("latent.dim", 0)), cfg),
         at_chance("codes_at_chance", metrics.get("latent.knn_accuracy"), metrics.get("latent.knn_chance"),
                   cfg, "kNN accuracy on test codes"),
         divergence(first, train.get("train", {}).get("loss"), cfg),

@@ -5,11 +5,19 @@
 
 Sections owned elsewhere (dataset configs, model configs, task settings, studies) are
 validated here through their registries, so one call checks the whole file.
+
+Every setting is written out: a field of a section's dataclass, of an enabled dataset's
+`data.<name>` block or of a variant's model config that the file leaves out is an error
+naming the dotted key and its code default (require_complete), so `dvc params diff` sees
+every value that changes a result. Tests that write a small params file fill it with
+complete(); `parse(Params, …)` on a dict, and load_params(strict=False), use the defaults.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import sys
 import typing
 from contextlib import contextmanager
@@ -20,7 +28,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 
 from . import paths
-from .config import coerce, parse, spec
+from .config import coerce, join, parse, spec, to_dict
 from .errors import AelabError, ConfigError
 from .health import HealthParams
 from .studies.config import StudiesParams
@@ -47,7 +55,8 @@ class TrainParams:
     diverge_factor (stop when a batch's training loss exceeds this × epoch 1's mean
     training loss, 0 = off; NaN/inf always stop; see aelab.divergence), shift_augment
     (images only: each training batch is shifted by a random whole number of pixels in
-    [−k, k] per image and axis, edges replicated; 0 = off; more data for small sets).
+    [−k, k] per image and axis, edges replicated; 0 = off; more data for small sets),
+    momentum (SGD only; 0 = plain SGD as in the RBM study).
     """
 
     epochs: int = spec(10, ge=1)
@@ -61,6 +70,7 @@ class TrainParams:
     eval_batch_size: int = spec(1024, ge=1)
     diverge_factor: float = spec(10.0, ge=0)
     shift_augment: int = spec(0, ge=0, le=8)
+    momentum: float = spec(0.9, ge=0, lt=1)
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,9 @@ class VariantParams:
     keys reported as `variants.<name>.<key>`); train overrides the top-level `train` section."""
 
     EXTRA_KEYS_INTO: ClassVar[str] = "model_args"
+    # Keys params.yaml may leave out (see require_complete): `train` holds overrides of the
+    # top-level `train:` section, `description` changes no result.
+    OPTIONAL_KEYS: ClassVar[tuple[str, ...]] = ("train", "description", "model_args")
 
     dataset: str
     model: str
@@ -140,6 +153,7 @@ class Params:
     # Sections that tests/test_pipeline.py substitutes in its tiny end-to-end run; each
     # must itself be a valid section (checked in validate).
     tiny_overrides: dict[str, Any] = spec({})
+    OPTIONAL_KEYS: ClassVar[tuple[str, ...]] = ("tiny_overrides",)  # completeness checked per section
 
     def validate(self, key: str) -> None:
         from .data.registry import DATASETS
@@ -240,7 +254,10 @@ def _refuse_repeated_keys(node: yaml.Node, key: str, seen_nodes: set) -> None:
             _refuse_repeated_keys(item, join(key, i), seen_nodes)
 
 
-def load_params(path: str | Path = paths.PARAMS) -> Params:
+def load_params(path: str | Path = paths.PARAMS, *, strict: bool = True) -> Params:
+    """Load and validate a params file. strict (every file a stage reads): every setting
+    must be written out (require_complete); strict=False lets code defaults fill gaps
+    (tests of one section; programmatic `parse(Params, …)` never checks completeness)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError("", f"{path} not found (run stages from the project root)")
@@ -248,7 +265,92 @@ def load_params(path: str | Path = paths.PARAMS) -> Params:
         raw = yaml.load(path.read_text(), Loader=UniqueKeyLoader) or {}
     except yaml.YAMLError as err:
         raise ConfigError("", f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
-    return parse(Params, raw, "")
+    params = parse(Params, raw, "")
+    if strict:
+        require_complete(raw)
+    return params
+
+
+# --- every setting in the file -------------------------------------------------------------
+# A field left out of params.yaml would silently take its code default, which `dvc params
+# diff` cannot show. require_complete() refuses that (naming the dotted key and the default);
+# complete() writes the defaults in, for tests that build a partial params file.
+
+MISSING = "missing; every setting that changes a result must be in params.yaml (default: {})"
+
+
+def require_complete(raw: dict) -> None:
+    """ConfigError naming the first setting (a field of a section's dataclass, of a data
+    block, of a variant's model config, of a tiny_overrides section) missing from `raw`.
+    Run after parse(Params, raw), so types and names are already valid."""
+    _walk_settings(raw, fill=False)
+
+
+def complete(raw: dict) -> dict:
+    """A copy of a (partial) params mapping with every missing setting set to its code
+    default, so it passes require_complete (for tests that write a small params file)."""
+    raw = copy.deepcopy(raw)
+    _walk_settings(raw, fill=True)
+    return raw
+
+
+def _walk_settings(raw: dict, fill: bool) -> None:
+    from .data.registry import DATASETS
+
+    _settings(Params, raw, "", fill)
+    data = raw.get("data")
+    if data is None and fill:
+        data = raw["data"] = {}
+    for name in raw.get("datasets") or ():  # every enabled dataset has its block …
+        if name not in (data or {}):
+            if not fill:
+                raise ConfigError(f"data.{name}", MISSING.format(_shown(parse(DATASETS[name].config, {}))))
+            data[name] = {}
+    for name, block in (data or {}).items():  # … and every block is complete
+        if name in DATASETS:
+            _settings(DATASETS[name].config, block, f"data.{name}", fill)
+    sections = typing.get_type_hints(Params)
+    for section, value in (raw.get("tiny_overrides") or {}).items():
+        if section in sections:
+            _settings(sections[section], value, f"tiny_overrides.{section}", fill)
+
+
+def _settings(tp, value, key: str, fill: bool) -> None:
+    """Walk `value` along annotation `tp`: every init field of a dataclass must be present."""
+    from .models.configs import MODEL_CONFIGS
+
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        hints = typing.get_type_hints(tp)
+        for f in dataclasses.fields(tp):
+            if not f.init or f.name in getattr(tp, "OPTIONAL_KEYS", ()):
+                continue
+            k = join(key, f.name)
+            if f.name not in value:
+                default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+                if not fill:
+                    raise ConfigError(k, MISSING.format(_shown(default)))
+                value[f.name] = to_dict(default) if dataclasses.is_dataclass(default) else _plain(default)
+            _settings(hints[f.name], value[f.name], k, fill)
+        if tp is VariantParams and value.get("model") in MODEL_CONFIGS:  # model settings sit here too
+            _settings(MODEL_CONFIGS[value["model"]], value, key, fill)
+    elif origin is dict and isinstance(value, dict) and len(args) == 2:
+        for name, item in value.items():
+            _settings(args[1], item, join(key, str(name)), fill)
+
+
+def _plain(v):
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def _shown(default) -> str:
+    """A default as one YAML-readable line (JSON flow: 5, 0.5, "bce", [32, 64], null)."""
+    plain = to_dict(default) if dataclasses.is_dataclass(default) else _plain(default)
+    return json.dumps(plain, ensure_ascii=False)
 
 
 @contextmanager

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import torch
 
 from .data.contract import Processed, from_model_output, to_model_input
 from .stats import rate_entry, share_entry
-from .tasks.common import optimizes_codes, subset
+from .tasks.common import subset
 
 log = logging.getLogger("aelab")
 
@@ -136,9 +135,9 @@ def run_probe(model, data: Processed, cfg, *, device="cpu", n_jobs: int = 1,
     acc = rate_entry("test_originals", pred_te == y_te)
     res = ProbeResult(m, names, data.meta, {"test_originals": (y_te, pred_te)})
     m["mean_max_prob"] = {"test_originals": float(rf.predict_proba(_flat(x_te)).max(1).mean())}
-    if getattr(model, "has_encoder", True):
+    if model.has_encoder:
         keep = np.arange(len(x_te))
-        if optimizes_codes(model):  # each encode() is an optimisation: score a seeded subset
+        if model.encode_by_optimization:  # each encode() is an optimisation: score a seeded subset
             keep = subset(len(x_te), cfg.max_optimized, rng)
         m["n_reconstructed"] = len(keep)  # test images; as many train images
         _score_reconstructions(model, rf, x_tr, y_tr, x_te[keep], y_te[keep], pred_te[keep],
@@ -164,7 +163,7 @@ def _score_reconstructions(model, rf, x_tr, y_tr, x_te, y_te, pred_te, device, a
     res.metrics["reconstruction_class_fraction"] = {res.class_names[i]: float(f) for i, f in enumerate(hist)}
     # the forest of reconstructions: fitted on x̂ of training images (as many as a GAN's
     # latent search affords), scored on x̂ of test images
-    idx = subset(len(x_tr), len(x_te) if optimizes_codes(model) else 0, rng)
+    idx = subset(len(x_tr), len(x_te) if model.encode_by_optimization else 0, rng)
     r_tr = batched(model.reconstruct, x_tr[idx], device)  # (N_fit', *shape)
     acc.update(rate_entry("train_reconstructions", rf.predict(_flat(r_tr)) == y_tr[idx]))
     rf_r = fit_forest(_flat(r_tr), y_tr[idx], cfg.n_estimators, cfg.seed, rf.n_jobs)
@@ -191,20 +190,20 @@ def _score_samples(model, rf, x_tr, cfg, device, res: ProbeResult, names):
 # ---- outputs ----
 
 def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path) -> None:
-    """metrics JSON; plots dir: confusion_<split>.csv (DVC confusion plots), PNG figures."""
-    from .io import rounded, write_json
+    """metrics JSON; plots dir: confusion_<split>.csv (DVC confusion plots), PNG figures.
+    Both are written to hidden temp paths and swapped in at the end, metrics last (aelab.io)."""
+    from .io import rounded, staged_outputs, write_json
 
-    plots_dir = Path(plots_dir)
-    shutil.rmtree(plots_dir, ignore_errors=True)
-    plots_dir.mkdir(parents=True)
-    if "skipped" in res.metrics and "accuracy" not in res.metrics:
-        _note_figure(plots_dir / "skipped.png", f"classify skipped: {res.metrics['skipped']}")
-    else:
-        for split, (actual, pred) in res.confusions.items():
-            _write_confusion_csv(plots_dir / f"confusion_{split}.csv", actual, pred, res.class_names)
-        _confusion_figure(res, plots_dir / "confusion.png")
-        _samples_figure(res, plots_dir / "samples.png")
-    write_json(metrics_path, rounded(res.metrics))
+    with staged_outputs(plots_dir, metrics_path) as (plots, metrics_file):
+        plots.mkdir()
+        if "skipped" in res.metrics and "accuracy" not in res.metrics:
+            _note_figure(plots / "skipped.png", f"classify skipped: {res.metrics['skipped']}")
+        else:
+            for split, (actual, pred) in res.confusions.items():
+                _write_confusion_csv(plots / f"confusion_{split}.csv", actual, pred, res.class_names)
+            _confusion_figure(res, plots / "confusion.png")
+            _samples_figure(res, plots / "samples.png")
+        write_json(metrics_file, rounded(res.metrics))
 
 
 def _write_confusion_csv(path: Path, actual, pred, names) -> None:

@@ -1,19 +1,19 @@
 """The work behind the download/preprocess/train stages, as functions a test can call.
 
-Each writes only its declared outputs (see paths.py), atomically; a failure leaves none.
+Each writes only its declared outputs (see paths.py), atomically; a failure or a kill leaves
+the previous ones as they were.
 """
 
 from __future__ import annotations
 
 import logging
 import platform
-import shutil
 from pathlib import Path
 
 from . import paths
 from .data.contract import SOURCE_FILE, load_processed, save_processed, to_model_input
 from .data.registry import get_dataset
-from .io import write_json
+from .io import staged_outputs, write_json
 from .params import Params
 from .timing import TIMING_KEY
 
@@ -24,16 +24,12 @@ def download(params: Params, name: str) -> Path:
     """Fill data/raw/<name>/ from the first source that serves; SOURCE.json says which."""
     spec, cfg = get_dataset(name), params.dataset_cfg(name)
     out = paths.raw_dir(name)
-    tmp = out.with_name(f".{name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    # filled under a hidden temp name and swapped in whole at the end (aelab.io): a failure or
+    # a kill at any point leaves the previous raw folder as it was
+    with staged_outputs(out) as (tmp,):
+        tmp.mkdir(parents=True)
         source = spec.download(cfg, tmp)
         write_json(tmp / SOURCE_FILE, source)
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     log.info("download@%s: served by %s", name, source["source"])
     return out
 
@@ -67,26 +63,28 @@ def train(params: Params, name: str) -> dict:
     model = build_model(v.model, v.model_cfg, data.sample_shape)
     log.info("train@%s: %s on %s (%d train samples), %s parameters", name, v.model, v.dataset,
              len(x_tr), f"{model.n_params:,}")
-    plots_dir = paths.train_plots(name)
-    shutil.rmtree(plots_dir, ignore_errors=True)
-    with Live(dir=str(plots_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
-        def on_epoch(epoch: int, row: dict) -> None:
-            for key, value in row.items():
-                if key != "epoch":
-                    live.log_metric(key, value, plot=True, timestamp=False)
-            live.next_step()
+    # the curves, model and metrics go to hidden temp paths, swapped in together at the end
+    # (metrics last): a kill at any point leaves the old set or the new one (aelab.io)
+    outs = paths.train_plots(name), paths.model_file(name), paths.train_metrics(name)
+    with staged_outputs(*outs) as (plots_dir, model_file, metrics_file):
+        with Live(dir=str(plots_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
+            def on_epoch(epoch: int, row: dict) -> None:
+                for key, value in row.items():
+                    if key != "epoch":
+                        live.log_metric(key, value, plot=True, timestamp=False)
+                live.next_step()
 
-        fitter = getattr(model, "custom_fit", None)  # GAN / stacked AE phases
-        run = fitter or (lambda **kw: fit(model, **kw))
-        result = run(x_train=x_tr, x_test=x_te, cfg=v.train, device=device, y_train=y_tr,
-                     y_test=y_te, seed=params.seed, name=name, on_epoch=on_epoch)
-    (plots_dir / "metrics.json").unlink(missing_ok=True)  # dvclive's copy of metrics/train/<v>.json
-    save_checkpoint(paths.model_file(name), model, model_name=v.model, variant=name,
-                    dataset=v.dataset, extra={"data_meta": data.meta})
-    metrics = {**train_metrics(v, model, result, device),
-               "data_source": data.meta.get("source", v.dataset)}  # which source served it (report)
-    write_json(paths.train_metrics(name), metrics)
-    phase_s = {k: p.get("seconds") for k, p in (getattr(result, "phases", None) or {}).items()}
+            # the GAN's two players and the stacked AE's phases train by their own procedure
+            run = model.own_fit if model.has_own_fit else (lambda **kw: fit(model, **kw))
+            result = run(x_train=x_tr, x_test=x_te, cfg=v.train, device=device, y_train=y_tr,
+                         y_test=y_te, seed=params.seed, name=name, on_epoch=on_epoch)
+        (plots_dir / "metrics.json").unlink(missing_ok=True)  # dvclive's copy of metrics/train/<v>.json
+        save_checkpoint(model_file, model, model_name=v.model, variant=name,
+                        dataset=v.dataset, extra={"data_meta": data.meta})
+        metrics = {**train_metrics(v, model, result, device),
+                   "data_source": data.meta.get("source", v.dataset)}  # which source served it (report)
+        write_json(metrics_file, metrics)
+    phase_s = {k: p.get("seconds") for k, p in result.phases.items()}
     return {**metrics, TIMING_KEY: {"fit_s": result.seconds, "samples_per_s": result.samples_per_s,
                                     **({"phases_s": phase_s} if phase_s else {})}}
 
@@ -103,6 +101,6 @@ def train_metrics(v, model, result, device) -> dict:
            if result.history and "train/loss" in result.history[0] else {}),
         # phase timings go to the timing file (aelab.timing), not the results
         **({"phases": {k: {kk: vv for kk, vv in p.items() if kk != "seconds"}
-                       for k, p in result.phases.items()}} if getattr(result, "phases", None) else {}),
+                       for k, p in result.phases.items()}} if result.phases else {}),
         "device": str(device), "machine": platform.machine(),
     }

@@ -34,6 +34,8 @@ class FitResult:
     train: dict[str, float]  # final epoch's mean loss terms on the training set
     test: dict[str, float]  # the same terms on the test set (eval mode)
     history: list[dict[str, float]] = field(default_factory=list)
+    # {phase: {"test_accuracy", "seconds", "test_loss"}} of a multi-phase own_fit (stacked AE)
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def fused(params: list[torch.Tensor]) -> dict:
@@ -52,7 +54,7 @@ def make_optimizer(params, cfg: TrainParams) -> torch.optim.Optimizer:
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused(params))
     if cfg.optimizer == "rmsprop":  # no fused RMSprop in PyTorch
         return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay,
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
                            **fused(params))
 
 

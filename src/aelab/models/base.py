@@ -25,7 +25,11 @@ class ModelOutput:
 class Autoencoder(nn.Module):
     """Base class. Subclasses set latent_dim and implement encode/decode/forward.
 
-    Class flags tell the tasks what applies: has_prior (sample() from N(0, I)),
+    Class flags declare what a model can do, and callers ask them (never getattr a name):
+    has_encoder (encode() exists), encode_by_optimization (encode() searches z per image,
+    e.g. a GAN's inversion: slow, so tasks cap their image counts), has_own_fit (training
+    is the model's own `own_fit`, e.g. the GAN's two players or the stacked AE's phases;
+    everything else goes through train.fit), has_prior (sample() from N(0, I)),
     stochastic (reconstruct(x, sample=True) differs between calls), needs_labels
     (forward(x, y)), loss_units (what `loss` measures, e.g. "nats/image"),
     monotone_objective (`loss` starts positive and only falls in healthy training, so a
@@ -33,6 +37,9 @@ class Autoencoder(nn.Module):
     apply; False where it may be negative or rise by design: RBM, GAN, stacked phases).
     """
 
+    has_encoder = True
+    encode_by_optimization = False
+    has_own_fit = False
     has_prior = False
     stochastic = False
     needs_labels = False
@@ -83,6 +90,12 @@ class Autoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         raise NotImplementedError
+
+    def own_fit(self, *, x_train, x_test, cfg, device, y_train=None, y_test=None, seed: int = 0,
+                name: str = "model", on_epoch=None):
+        """Train with the model's own procedure (only where has_own_fit); returns a
+        train.FitResult, with `phases` where training has several."""
+        raise NotImplementedError(f"{type(self).__name__} trains through train.fit (has_own_fit is False)")
 
     @property
     def n_params(self) -> int:

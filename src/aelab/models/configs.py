@@ -252,12 +252,22 @@ class StackedAEConfig:
 
 @dataclass(frozen=True)
 class RBMConfig:
-    """n_hidden: binary hidden units (128); cd_k: Gibbs steps k of CD-k (1); sample_steps:
-    Gibbs steps of sample() (500); init_std: std of the initial weights (0.01, Hinton's
-    guide). Input: data in [0, 1] of any shape with ≥ 2 axes (images), flattened."""
+    """n_hidden: binary hidden units (128); cd_k: Gibbs steps k per negative sample (1);
+    pcd: persistent contrastive divergence (False): the k steps continue persistent chains
+    instead of restarting at the data (Tieleman 2008; scikit-learn's BernoulliRBM is PCD
+    with k = 1); pcd_chains: number of persistent chains (0 = the first training batch's
+    size, as scikit-learn); binarize: how grey levels in [0, 1] become the binary visible
+    units ('dynamic': a fresh Bernoulli(grey level) draw per batch, train and test;
+    'threshold': grey level > 0.5; 'none': grey levels read as probabilities, the
+    pre-issue-14 behaviour; default 'dynamic'); sample_steps: Gibbs steps of sample()
+    from noise (500); init_std: std of the initial weights (0.01, Hinton's guide). Input:
+    data in [0, 1] of any shape with ≥ 2 axes (images), flattened."""
 
     n_hidden: int = spec(128, ge=1)
     cd_k: int = spec(1, ge=1, le=100)
+    pcd: bool = False
+    pcd_chains: int = spec(0, ge=0)
+    binarize: Literal["dynamic", "threshold", "none"] = "dynamic"
     sample_steps: int = spec(500, ge=1)
     init_std: float = spec(0.01, gt=0)
 

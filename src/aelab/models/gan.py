@@ -3,7 +3,7 @@
 Generator = conv.conv_decoder (Dense → reshape → stride-2 ConvTranspose stages, BN + ReLU,
 sigmoid output); discriminator = conv.conv_encoder with one logit (stride-2 convs, BN
 except on the input layer, LeakyReLU 0.2). Trained by its own adversarial loop
-(custom_fit, the one exception to train.fit): non-saturating loss, Adam(lr, betas (0.5, 0.999)).
+(own_fit, the one exception to train.fit): non-saturating loss, Adam(lr, betas (0.5, 0.999)).
 
 A GAN has no encoder of its own, so encode(x) recovers a code from G (frozen, eval mode):
   1. an amortised guess z0 = E(x) from an inversion encoder E (the discriminator's
@@ -40,6 +40,7 @@ class GAN(Autoencoder):
     has_prior = True
     monotone_objective = False  # the players' losses trade off; no joint minimum
     encode_by_optimization = True  # encode() refines z per image by encode_steps G passes
+    has_own_fit = True  # two players: the adversarial loop, then the inversion encoder
     loss_units = "nats/sample (non-saturating G loss)"
 
     def __init__(self, cfg: GANConfig, input_shape):
@@ -165,7 +166,7 @@ class GAN(Autoencoder):
                 sums[k] = sums.get(k, 0.0) + v.float() * len(xb)
         return {k: v.item() / len(x) for k, v in sums.items()}
 
-    def custom_fit(self, *, x_train, x_test, cfg, device, y_train=None, y_test=None, seed: int = 0,
+    def own_fit(self, *, x_train, x_test, cfg, device, y_train=None, y_test=None, seed: int = 0,
                    name: str = "gan", on_epoch=None):
         """Alternate one D step and one G step per batch for cfg.epochs; returns FitResult."""
         from ..divergence import DivergenceGuard
@@ -216,10 +217,8 @@ class GAN(Autoencoder):
                                                   on_epoch)
         seconds = time.perf_counter() - start
         self.eval()
-        result = FitResult(cfg.epochs, seconds, n * cfg.epochs / max(seconds, 1e-9), train_m, test_m,
-                           history)
-        result.phases = phases
-        return result
+        return FitResult(cfg.epochs, seconds, n * cfg.epochs / max(seconds, 1e-9), train_m, test_m,
+                         history, phases)
 
     def _fit_encoder(self, x_train, x_test, cfg, device, seed, name, history, on_epoch) -> dict:
         """Train E on ‖G(E(x)) − x‖² with G frozen (train.fit, the one loop); its curve rows

@@ -1,6 +1,6 @@
 """Stacked autoencoders with greedy layer-wise pretraining (Bengio et al. 2007).
 
-custom_fit runs four phases, each through train.fit (so there is still one loop):
+own_fit runs four phases, each through train.fit (so there is still one loop):
   1..K  pretrain layer k: a one-hidden-layer AE (enc_k, dec_k) on the codes of layer k−1
         (layer 1 on the inputs, with the configured loss; later layers with MSE on codes);
         test accuracy = logistic regression on the frozen layer-k codes (fit on train);
@@ -53,6 +53,7 @@ class _LayerAE(Autoencoder):
 class StackedAutoencoder(Autoencoder):
     needs_labels = True
     monotone_objective = False  # phases change the objective (reconstruction, then CE)
+    has_own_fit = True  # greedy layer-wise phases, each through train.fit
 
     def __init__(self, cfg: StackedAEConfig, input_shape):
         super().__init__(cfg, input_shape)
@@ -111,7 +112,7 @@ class StackedAutoencoder(Autoencoder):
 
     # --- greedy layer-wise training ------------------------------------------------------
 
-    def custom_fit(self, *, x_train, x_test, cfg, device, y_train=None, y_test=None, seed: int = 0,
+    def own_fit(self, *, x_train, x_test, cfg, device, y_train=None, y_test=None, seed: int = 0,
                    name: str = "stacked_ae", on_epoch=None):
         from ..train import FitResult, fit
 
@@ -149,11 +150,9 @@ class StackedAutoencoder(Autoencoder):
         phases["finetune"] = _phase(self.accuracy(x_test, y_test, device), secs, res.test["loss"])
         seconds = time.perf_counter() - start
         epochs = step[0]
-        result = FitResult(epochs, seconds, len(x_train) * epochs / max(seconds, 1e-9), res.train,
-                           res.test, history)
-        result.phases = phases
         self.eval()
-        return result
+        return FitResult(epochs, seconds, len(x_train) * epochs / max(seconds, 1e-9), res.train,
+                         res.test, history, phases)
 
     def _check_labels(self, y_train, y_test) -> None:
         for split, y in (("train", y_train), ("test", y_test)):

@@ -28,11 +28,6 @@ class Task:
         return getattr(importlib.import_module(f"{__name__}.{module}"), fn)(ctx)
 
 
-def has_encoder(model) -> bool:
-    """A GAN generator may have no encoder; every other model does."""
-    return bool(getattr(model, "has_encoder", True))
-
-
 def needs(kind: str | None = None, encoder: bool = False, sampler: bool = False,
           extras: bool = False, amortized: bool = False) -> Callable:
     """An applies(model, data) check from requirements; the reason names the first unmet one.
@@ -44,12 +39,12 @@ def needs(kind: str | None = None, encoder: bool = False, sampler: bool = False,
         name = type(model).__name__
         if kind and data.kind != kind:
             return False, f"needs {kind} data; {data.meta.get('name', '?')} holds {data.kind}"
-        if encoder and not has_encoder(model):
+        if encoder and not model.has_encoder:
             return False, f"{name} has no encoder"
-        if amortized and getattr(model, "encode_by_optimization", False):
+        if amortized and model.encode_by_optimization:
             return False, (f"{name}.encode() optimises z per image (deterministic, so the "
                            "spread is 0 by construction, and slow)")
-        if sampler and not (model.has_prior or has_encoder(model)):
+        if sampler and not (model.has_prior or model.has_encoder):
             return False, f"{name} has neither a prior nor an encoder to fit a code sampler to"
         if extras and not any(k.startswith("x_") for k in data.extras):
             return False, "the processed dataset has no extra held-out test sets"
@@ -105,4 +100,4 @@ def evaluate_variant(params, name: str) -> dict:
     return run(params, name)
 
 
-__all__ = ["TASKS", "Task", "needs", "has_encoder", "ood_choice", "ood_dataset_for", "evaluate_variant"]
+__all__ = ["TASKS", "Task", "needs", "ood_choice", "ood_dataset_for", "evaluate_variant"]

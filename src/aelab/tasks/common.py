@@ -18,7 +18,6 @@ import torch.nn.functional as F
 
 from ..data.contract import Processed, to_model_input
 from ..models.base import Autoencoder
-from . import has_encoder  # noqa: F401  (re-exported for the task modules)
 from .config import EvaluateParams
 
 
@@ -64,16 +63,11 @@ class Context:
         return self.plots / f"{name}.png"
 
 
-def optimizes_codes(model) -> bool:
-    """True for a model whose encode() searches z by optimisation (a GAN): slow per image."""
-    return bool(getattr(model, "encode_by_optimization", False))
-
-
 def corruption_inputs(ctx: Context) -> torch.Tensor:
     """The test images the corruption tasks (denoise, inpaint) use: all of x_test, or its
     first max_optimized for a model whose encode() optimises z (each noise level and mask
     is another latent search over every image; those tasks report errors, not rates)."""
-    if optimizes_codes(ctx.model):
+    if ctx.model.encode_by_optimization:
         return ctx.x_test[:ctx.params.max_optimized]
     return ctx.x_test
 
@@ -93,7 +87,7 @@ def make_context(model: Autoencoder, data: Processed, params: EvaluateParams, pl
     device = torch.device(device)
     rng = np.random.default_rng(params.seed)
     cap_test, cap_train = params.max_test, params.max_train
-    if optimizes_codes(model):  # every encode() runs an optimisation: train set no larger than test
+    if model.encode_by_optimization:  # every encode() runs an optimisation: train set no larger than test
         cap_train = min(cap_train or cap_test, cap_test) if cap_test else cap_train
     te = subset(len(data.x_test), cap_test, rng)
     tr = subset(len(data.x_train), cap_train, rng)

@@ -60,6 +60,9 @@ class EvaluateParams:
     latent
       knn_k [5]: neighbours of the kNN probe on codes (fit on train codes, scored on test).
       silhouette_max [1000]: codes subsampled for the silhouette score.
+      active_variance [0.01]: a latent dimension is active when its code (the posterior
+        mean for a VAE) varies across test images with at least this variance (the
+        activity statistic of Burda et al. 2016); the posterior-collapse check uses it.
     consistency
       consistency_repeats [8]: K, encode/decode passes with sampling per image;
       consistency_inputs [250]: inputs whose spread is measured (the first of the max_test
@@ -89,6 +92,7 @@ class EvaluateParams:
     interpolate_steps: int = spec(10, ge=2, le=40)
     knn_k: int = spec(5, ge=1)
     silhouette_max: int = spec(1000, ge=10)
+    active_variance: float = spec(0.01, ge=0)
     consistency_repeats: int = spec(8, ge=2, le=64)
     consistency_inputs: int = spec(250, ge=1)
     consistency_images: int = spec(6, ge=1, le=32)

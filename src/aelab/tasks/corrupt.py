@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from .common import (Context, corruption_inputs, image_rows_figure, mean, mse_per_sample,
-                     optimizes_codes, reconstruct, save)
+                     reconstruct, save)
 
 
 def gaussian(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
@@ -123,7 +123,7 @@ def run_inpaint(ctx: Context) -> dict:
     passes = p.inpaint_passes
     if passes == 0:
         ctx.skip("inpaint.iterative", "inpaint_passes is 0")
-    elif optimizes_codes(ctx.model):
+    elif ctx.model.encode_by_optimization:
         passes = 0
         ctx.skip("inpaint.iterative", "encode() optimises z per image: one pass only (cost)")
     for key, label, keep, sizes in _masks(ctx, x):

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .common import (Context, codes, decode, encode, has_encoder, image_rows_figure, mean,
-                     optimizes_codes, prior_samples, save)
+from .common import Context, codes, decode, encode, image_rows_figure, mean, prior_samples, save
 
 
 @dataclass
@@ -92,7 +91,7 @@ def run_generate(ctx: Context) -> dict:
 
 def amortized_encoder(model) -> bool:
     """An encoder network (not none, not a per-image optimisation)."""
-    return has_encoder(model) and not optimizes_codes(model)
+    return model.has_encoder and not model.encode_by_optimization
 
 
 def _latent_grid(ctx: Context) -> str:

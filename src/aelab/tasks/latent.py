@@ -6,6 +6,8 @@ Metrics: silhouette (sklearn, labels as clusters, Euclidean, on at most silhouet
 codes; −1…1, higher = better separated); knn_accuracy (k-nearest-neighbour classifier fit
 on train codes, scored on test codes; knn_chance = majority-class rate for comparison);
 code_std_mean (mean per-dimension std of test codes; ~0 flags a collapsed code);
+active_dims (dimensions whose code varies across test images with variance ≥
+active_variance, Burda et al. 2016: a 300-D VAE may use 20 of them);
 code_mmd2_vs_normal (how Gaussian the test codes are: multi-bandwidth RBF MMD² against
 N(0, I), aelab.stats.code_mmd2) beside code_mmd2_floor (two N(0, I) samples of that size).
 Rates carry `_n`, `_lo`, `_hi` (Wilson 95% interval).
@@ -44,6 +46,7 @@ def run_latent(ctx: Context) -> dict:
     y_train, y_test = ctx.y_train, ctx.y_test
     dim = z_test.shape[1]
     out: dict = {"dim": dim, "code_std_mean": float(z_test.std(0).mean()),
+                 "active_dims": int((z_test.var(0) >= ctx.params.active_variance).sum()),
                  **code_mmd2(z_test, ctx.seed("latent_mmd"))}
     labelled = (y_test >= 0).all() and (y_train >= 0).all()
     if labelled and len(np.unique(y_test)) >= 2 and len(np.unique(y_train)) >= 2:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 import time
 
 from .. import paths
@@ -95,7 +94,7 @@ def evaluate_variant(params, name: str) -> dict:
     """Evaluate models/<name>.pt on data/processed/<dataset>.npz; returns the metrics written."""
     from ..checkpoint import load_checkpoint
     from ..data.contract import load_processed
-    from ..io import rounded, write_json
+    from ..io import rounded, staged_outputs, write_json
     from ..runtime import configure_torch, seed_everything
     from .common import make_context
 
@@ -111,14 +110,15 @@ def evaluate_variant(params, name: str) -> dict:
     _check_inputs(name, v, state, data)
     ood, ood_name, ood_reason = (_load_ood(params, v.dataset) if data.kind == "image"
                                  else (None, None, "point data"))
-    plots = paths.eval_plots(name)
-    shutil.rmtree(plots, ignore_errors=True)  # no stale figures from tasks that now skip
-    ctx = make_context(model, data, p, plots, device, ood, ood_name, ood_reason or "no OOD data")
-    metrics, skipped, seconds = run_tasks(ctx, label)
-    metrics = {"variant": name, "model": v.model, "dataset": v.dataset, "kind": data.kind, **metrics}
-    metrics = tidy(metrics, label)
-    metrics = {**metrics, "health": rounded(_health(params, name, model, metrics)), "skipped": skipped}
-    write_json(paths.eval_metrics(name), metrics)
+    # figures and metrics go to hidden temp paths, swapped in at the end (metrics last): a kill
+    # leaves the old set or the new one, and a task that now skips leaves no stale figure
+    with staged_outputs(paths.eval_plots(name), paths.eval_metrics(name)) as (plots, metrics_file):
+        ctx = make_context(model, data, p, plots, device, ood, ood_name, ood_reason or "no OOD data")
+        metrics, skipped, seconds = run_tasks(ctx, label)
+        metrics = {"variant": name, "model": v.model, "dataset": v.dataset, "kind": data.kind, **metrics}
+        metrics = tidy(metrics, label)
+        metrics = {**metrics, "health": rounded(_health(params, name, model, metrics)), "skipped": skipped}
+        write_json(metrics_file, metrics)
     log.info("%s: %d metrics, %d tasks skipped (%s), %.1f s", label, len(metrics) - 1, len(skipped),
              ", ".join(sorted(skipped)) or "none", time.perf_counter() - start)
     return {**metrics, TIMING_KEY: {"tasks_s": seconds}}
