@@ -105,3 +105,37 @@ def test_train_stage_that_diverges_writes_no_model_and_no_metrics(tmp_path, monk
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: train@moons: train@moons: epoch "), err
     assert not paths.model_file("moons").exists() and not paths.train_metrics("moons").exists()
+
+
+def test_a_download_that_fails_half_way_keeps_the_previous_raw_folder(tmp_path, monkeypatch):
+    """download@ fills a hidden temp folder and swaps it in only at the end: a source that
+    dies after writing part of its files leaves the old raw folder byte for byte, and no
+    temp beside it once the next run has started."""
+    import dataclasses
+    import hashlib
+
+    from aelab import paths
+    from aelab.data import registry
+
+    monkeypatch.chdir(tmp_path)
+    params = _params(1e-3)
+    stage_fns.download(params, "moons")
+    raw = paths.raw_dir("moons")
+
+    def digest():
+        return {str(p.relative_to(raw)): hashlib.md5(p.read_bytes()).hexdigest()
+                for p in sorted(raw.rglob("*")) if p.is_file()}
+
+    before = digest()
+    assert before
+
+    def dies_half_way(cfg, out):
+        (out / "part.npy").write_bytes(b"half a file")
+        raise OSError("connection reset")
+
+    spec = dataclasses.replace(registry.DATASETS["moons"], download=dies_half_way)
+    monkeypatch.setitem(registry.DATASETS, "moons", spec)
+    with pytest.raises(OSError, match="connection reset"):
+        stage_fns.download(params, "moons")
+    assert digest() == before
+    assert [p.name for p in raw.parent.iterdir()] == ["moons"]  # no temp folder left beside it

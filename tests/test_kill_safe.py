@@ -88,6 +88,7 @@ OUTPUTS = {  # stage -> outputs of its variant, in aelab.paths terms
     "evaluate": lambda v: [f"plots/eval/{v}", f"metrics/eval/{v}.json"],
     "classify": lambda v: [f"plots/rf/{v}", f"metrics/rf/{v}.json"],
 }
+KILL_OUTPUTS = {**OUTPUTS, "download": lambda ds: [f"data/raw/{ds}"]}  # download@<dataset>
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +133,7 @@ def _digest(work: Path, outputs: list[str]) -> dict[str, str]:
 
 
 def _leftovers(work: Path) -> list[str]:
-    return sorted(str(p.relative_to(work)) for d in ("models", "metrics", "plots") for p in (work / d).rglob(".*"))
+    return sorted(str(p.relative_to(work)) for d in ("models", "metrics", "plots", "data") for p in (work / d).rglob(".*"))
 
 
 @pytest.mark.slow
@@ -204,8 +205,9 @@ def _restore(work: Path, outputs: list[str], files: dict[str, bytes]) -> None:
 @pytest.mark.parametrize("stage,variant,key,value", [
     ("train", "moons_ae_z1", "variants.moons_ae_z1.train.lr", 0.003),
     ("evaluate", "digits_ae_z2", "evaluate.seed", 1),
+    ("download", "moons", "data.moons.seed", 1),
 ])
-def test_kill_at_any_point_of_train_or_evaluate_leaves_old_or_new_outputs(project, stage, variant, key, value):
+def test_kill_at_any_point_of_train_evaluate_or_download_leaves_old_or_new_outputs(project, stage, variant, key, value):
     """kill -9 once before the stage starts writing and at 4 points spread over its writing
     (measured on an uninterrupted run): each time the outputs are byte-identical to the old
     set or the new one, and `git status` shows no stray file. The next full run clears the
@@ -213,9 +215,9 @@ def test_kill_at_any_point_of_train_or_evaluate_leaves_old_or_new_outputs(projec
     work, env = project
     if stage == "train":
         _set(work, "variants.moons_ae_z1.train.epochs", 40)  # training long enough to hit
-    else:
+    elif stage == "evaluate":
         _stage(work, env, "train", variant)
-    outputs, cmd = OUTPUTS[stage](variant), [sys.executable, f"stages/{stage}.py", variant]
+    outputs, cmd = KILL_OUTPUTS[stage](variant), [sys.executable, f"stages/{stage}.py", variant]
     _stage(work, env, stage, variant)
     _commit(work, env)
     old, old_files = _digest(work, outputs), {p: (work / p).read_bytes() for p in _digest(work, outputs)}
