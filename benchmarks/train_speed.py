@@ -191,7 +191,7 @@ def project_model(case: Case):
 def plain_model(case: Case) -> PlainVAE:
     m = case.variant.model_cfg
     if case.variant.model == "mlp_vae":
-        return plain_mlp_vae(case.x_train[0].numel(), m.hidden_size, m.layers, m.bottleneck_size, m.beta)
+        return plain_mlp_vae(case.x_train[0].numel(), m.hidden_size, m.layers, m.latent_dim, m.beta)
     return plain_conv_vae(m.latent_dim, m.beta)
 
 

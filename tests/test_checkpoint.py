@@ -9,7 +9,7 @@ import torch
 from aelab.checkpoint import load_checkpoint, save_checkpoint
 from aelab.models import build_model
 
-CFG = {"bottleneck_size": 1, "hidden_size": 16, "layers": 2}
+CFG = {"latent_dim": 1, "hidden_size": 16, "layers": 2}
 
 
 def _model(seed: int = 0):

@@ -110,7 +110,7 @@ def test_bad_source_json_names_the_download_stage(tmp_path):
                                         ("garbage", "not a loadable model file"), ("missing", "does not exist")])
 def test_broken_checkpoint_names_file_and_train_stage(tmp_path, capsys, how, words):
     path = tmp_path / "models" / "moons_ae_z1.pt"
-    model = build_model("mlp_ae", {"bottleneck_size": 1, "hidden_size": 8, "layers": 2}, (2,))
+    model = build_model("mlp_ae", {"latent_dim": 1, "hidden_size": 8, "layers": 2}, (2,))
     save_checkpoint(path, model, model_name="mlp_ae", variant="moons_ae_z1", dataset="moons")
     _break(path, how)
     line = _one_line(capsys, lambda: load_checkpoint(path))
@@ -122,7 +122,7 @@ def test_stale_or_hostile_checkpoint_is_refused(tmp_path):
     torch.save({"model": "no_such_model", "model_args": {}, "input_shape": [2], "state_dict": {}}, path)
     with pytest.raises(CorruptArtefact, match="dvc repro train@v"):
         load_checkpoint(path)
-    torch.save({"model": "mlp_ae", "model_args": {"bottleneck_size": 1, "hidden_size": 8, "layers": 2},
+    torch.save({"model": "mlp_ae", "model_args": {"latent_dim": 1, "hidden_size": 8, "layers": 2},
                 "input_shape": [2], "state_dict": {"w": torch.zeros(1)}}, path)  # wrong weights
     with pytest.raises(CorruptArtefact, match="state_dict"):
         load_checkpoint(path)
@@ -186,7 +186,7 @@ def test_written_files_get_the_umask_mode_not_mkstemps_0600(tmp_path, umask, mod
     try:
         aelab_io.write_json(tmp_path / "m.json", {"a": 1})
         aelab_io.write_npz(tmp_path / "d.npz", {"x": np.zeros(2)})
-        model = build_model("mlp_ae", {"bottleneck_size": 1, "hidden_size": 8, "layers": 2}, (2,))
+        model = build_model("mlp_ae", {"latent_dim": 1, "hidden_size": 8, "layers": 2}, (2,))
         save_checkpoint(tmp_path / "v.pt", model, model_name="mlp_ae", variant="v", dataset="moons")
     finally:
         os.umask(old)

@@ -35,7 +35,7 @@ def _moons(n: int, seed: int) -> torch.Tensor:
 
 def _fit(lr: float, **train):
     torch.manual_seed(0)
-    model = build_model("mlp_ae", {"bottleneck_size": 1, "hidden_size": 32, "layers": 2}, (2,))
+    model = build_model("mlp_ae", {"latent_dim": 1, "hidden_size": 32, "layers": 2}, (2,))
     cfg = TrainParams(epochs=4, batch_size=32, lr=lr, **train)
     return fit(model, _moons(320, 0), _moons(100, 1), cfg, CPU, name="moons")
 
@@ -87,7 +87,7 @@ def _params(lr: float) -> Params:
         "datasets": ["moons"], "data": {"moons": {"n_train": 320, "n_test": 100, "test_noises": []}},
         "runtime": {"threads": 1, "device": "cpu"},
         "train": {"epochs": 3, "batch_size": 32, "lr": lr},
-        "variants": {"moons": {"dataset": "moons", "model": "mlp_ae", "bottleneck_size": 1,
+        "variants": {"moons": {"dataset": "moons", "model": "mlp_ae", "latent_dim": 1,
                                "hidden_size": 32, "layers": 2}},
     }, "")
 

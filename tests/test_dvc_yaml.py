@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # stage name → function of the item giving the outputs that stage must declare
 EXPECTED = {
     "download": lambda d: {paths.raw_dir(d)},
-    "preprocess": lambda d: {paths.processed(d)},
+    "preprocess": lambda d: {paths.processed(d), paths.preprocess_preview(d)},
     "train": lambda v: {paths.model_file(v), paths.train_metrics(v), paths.train_plots(v)},
     "evaluate": lambda v: {paths.eval_metrics(v), paths.eval_plots(v)},
     "classify": lambda v: {paths.rf_metrics(v), paths.rf_plots(v)},
@@ -33,15 +33,17 @@ def test_every_fanned_out_stage_declares_the_paths_of_paths_py(stages):
     params = load_params(ROOT / "params.yaml")
     items = {"download": params.datasets, "preprocess": params.datasets,
              "train": list(params.variants), "evaluate": list(params.variants)}
+    assert all(items.values()), items
     for stage, names in items.items():
         for name in names:
             assert stages[f"{stage}@{name}"] == EXPECTED[stage](name), f"{stage}@{name}"
 
 
 def test_classify_stages_match_paths(stages):
-    for addr, outs in stages.items():
-        if addr.startswith("classify@"):
-            assert outs == EXPECTED["classify"](addr.split("@", 1)[1])
+    classify = {addr: outs for addr, outs in stages.items() if addr.startswith("classify@")}
+    assert classify, sorted(stages)
+    for addr, outs in classify.items():
+        assert outs == EXPECTED["classify"](addr.split("@", 1)[1])
 
 
 def test_report_output(stages):
@@ -81,3 +83,48 @@ def test_import_closure_follows_lazy_imports_and_registries():
     download = closure(ROOT / "stages/download.py")
     assert Path("src/aelab/train.py") not in download  # another stage's lazy import
     assert Path("src/aelab/tasks/recon.py") in closure(ROOT / "stages/evaluate.py")  # TASKS by string
+
+
+# ---- top-level plots (aelab.dvcplots) ----
+
+def test_top_level_plots_block_is_what_the_generator_prints():
+    import yaml
+
+    from aelab import dvcplots
+
+    variants = yaml.safe_load((ROOT / "params.yaml").read_text())["variants"]
+    _, block = dvcplots.split((ROOT / "dvc.yaml").read_text())
+    assert block == dvcplots.render(variants, ROOT), "dvc.yaml's plots are stale: python -m aelab.dvcplots --write"
+
+
+def test_top_level_plots_overlay_train_and_test_per_phase_and_compare_by_dataset_and_unit(tmp_path):
+    import json
+
+    import yaml
+
+    from aelab import dvcplots
+
+    def curves(variant: str, phase: str = "", units: str = "nats/image") -> None:
+        base = tmp_path / paths.train_plots(variant) / "plots/metrics" / phase
+        for split in ("train", "test"):
+            (base / split).mkdir(parents=True, exist_ok=True)
+            (base / split / "loss.tsv").write_text("step\tloss\n0\t1.0\n")
+        f = tmp_path / paths.train_metrics(variant)
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps({"loss_units": units}))
+
+    curves("a")
+    curves("b")
+    curves("s", "layer1")
+    curves("s", "finetune")
+    curves("m", units="MSE/pixel")
+    variants = {"a": {"dataset": "d"}, "b": {"dataset": "d"}, "s": {"dataset": "d"},
+                "m": {"dataset": "d"}, "untrained": {"dataset": "d"}}
+    charts = {k: v for c in dvcplots.top_level_plots(variants, tmp_path) for k, v in c.items()}
+    assert list(charts) == ["loss/a", "loss/b", "loss/s/finetune", "loss/s/layer1", "loss/m", "compare/d"]
+    assert list(charts["loss/s/layer1"]["y"]) == [
+        "plots/train/s/plots/metrics/layer1/train/loss.tsv", "plots/train/s/plots/metrics/layer1/test/loss.tsv"]
+    # only a and b share a unit and have top-level curves; m is alone in MSE/pixel
+    assert list(charts["compare/d"]["y"]) == [f"plots/train/{v}/plots/metrics/test/loss.tsv" for v in "ab"]
+    assert charts["loss/m"]["y_label"] == "loss (MSE/pixel)"
+    assert yaml.safe_load(dvcplots.render(variants, tmp_path))["plots"][0] == {"loss/a": charts["loss/a"]}

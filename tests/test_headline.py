@@ -38,3 +38,11 @@ def test_build_headline_writes_one_file_per_trained_variant(tmp_path):
     assert files == sorted([f"{name}.json", "_studies.json"])
     assert json.loads((tmp_path / f"metrics/headline/{name}.json").read_text())["test_loss"] == 1.0
     assert studies_headline({}) == {}
+
+
+def test_studies_headline_has_one_number_for_each_new_study():
+    rbm = {"inpaint": {"top_12": {"rf_correct_merged": 0.815}, "top_16": {"rf_correct_merged": 0.61}}}
+    gan = {"conv": {"frechet_distance": 12.5}, "mlp": {"frechet_distance": 30.1}}
+    assert studies_headline({"rbm_mnist": rbm, "gan_backbones_mnist": gan}) == {
+        "rbm_inpaint_top12_rf": 0.815, "gan_conv_frechet": 12.5}
+    assert studies_headline({"rbm_mnist": {"inpaint": {}}, "gan_backbones_mnist": {}}) == {}

@@ -105,25 +105,28 @@ def test_mode_collapse_fires_when_samples_cover_one_class():
 
 
 def test_posterior_collapse_from_a_vae_whose_posterior_is_the_prior():
-    from aelab.losses import kl_normal
+    from aelab.losses import kl_normal_per_dim
 
     mu, logvar = torch.zeros(64, 2), torch.zeros(64, 2)  # q(z|x) = N(0, I) for every x
-    kl = float(kl_normal(mu, logvar).mean())
-    assert kl == 0.0
-    assert "posterior_collapse" in health.posterior_collapse(kl, 0, 2, H)
-    assert health.posterior_collapse(2.0 * 2, 2, 2, H) == {}  # 2 nats per dimension: in use
+    kl = kl_normal_per_dim(mu, logvar).mean(0)  # (2,) nats
+    assert kl.tolist() == [0.0, 0.0]
+    w = health.posterior_collapse(float(kl.sum()), float(kl.max()), 2, H)["posterior_collapse"]
+    assert w["kl_nats_max_dim"] == 0.0 and "ignores the code" in w["why"]
+    assert health.posterior_collapse(4.0, 2.0, 2, H) == {}  # 2 nats per dimension: in use
 
 
-def test_posterior_collapse_counts_active_dimensions_only():
-    # a 300-D code of which 20 dimensions carry 25 nats (the large MLP VAE): in use
-    assert health.posterior_collapse(25.0, 20, 300, H) == {}
-    # the same KL spread over all 300 dimensions: 0.083 nats each, the code is ignored
-    w = health.posterior_collapse(25.0, 300, 300, H)["posterior_collapse"]
-    assert w["active_dims"] == 300 and round(w["kl_nats_per_active_dim"], 3) == 0.083
-    # no active dimension at all: collapsed whatever the KL says
-    assert "posterior_collapse" in health.posterior_collapse(3.0, 0, 2, H)
-    # an older metrics file without the count: every dimension counts
+def test_posterior_collapse_asks_whether_any_dimension_carries_the_code():
+    # a 300-D code of which a few dimensions carry 25 nats (the large MLP VAE): in use
+    assert health.posterior_collapse(25.0, 3.1, 300, H) == {}
+    # the same KL spread thin over all 300 dimensions: 0.083 nats each, the code is ignored
+    w = health.posterior_collapse(25.0, 25.0 / 300, 300, H)["posterior_collapse"]
+    assert round(w["kl_nats_max_dim"], 3) == 0.083 and w["threshold"] == H.kl_nats_per_dim
+    # just under / at the threshold in the strongest dimension
+    assert "posterior_collapse" in health.posterior_collapse(0.9, 0.49, 2, H)
+    assert health.posterior_collapse(0.9, 0.5, 2, H) == {}
+    # no per-dimension figure (older metrics): the total spread evenly — 25/300 is collapsed
     assert "posterior_collapse" in health.posterior_collapse(25.0, None, 300, H)
+    assert health.posterior_collapse(None, None, 2, H) == {}  # not a VAE
 
 
 def test_divergence_fires_on_a_rising_or_non_finite_loss_only():

@@ -50,7 +50,7 @@ def test_staged_outputs_swap_in_a_whole_new_set_or_keep_the_old(tmp_path, monkey
     (tmp_path / "plots/v/gone.png").write_text("old only")
     aio.write_json(tmp_path / "metrics/v.json", {"x": 1})
     old = _tree(tmp_path)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"^stage failed half-way$"):
         _stage_set(tmp_path, fail=True)
     assert _tree(tmp_path) == old  # nothing half-written, no temp left
     _stage_set(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -49,8 +50,8 @@ BAD = [
     ("data.digits.test_size", 1.5, "data.digits.test_size", "< 1"),
     ("variants.moons_ae_z1.model", "transformer", "variants.moons_ae_z1.model", "unknown model"),
     ("variants.moons_ae_z1.dataset", "cifar10", "variants.moons_ae_z1.dataset", "not enabled"),
-    ("variants.moons_ae_z1.bottleneck_size", 0,
-     "variants.moons_ae_z1.bottleneck_size", ">= 1"),
+    ("variants.moons_ae_z1.latent_dim", 0,
+     "variants.moons_ae_z1.latent_dim", ">= 1"),
     ("variants.moons_ae_z1.hiden_size", 8,
      "variants.moons_ae_z1.hiden_size", "did you mean 'hidden_size'"),
     ("variants.moons_ae_z1.train.batch_size", 2.5, "variants.moons_ae_z1.train.batch_size", "integer"),
@@ -61,7 +62,8 @@ BAD = [
     # model settings sit directly under the variant; a nested `model_args:` is not a setting
     ("variants.moons_ae_z1.model_args", {"hidden_size": 8}, "variants.moons_ae_z1.model_args",
      "or dataset, model, train, description"),
-    ("variants.moons_ae_z1.latent_dim", 8, "variants.moons_ae_z1.latent_dim", "settings of model 'mlp_ae'"),
+    # the MLP family's old name for the latent size is gone (latent_dim everywhere)
+    ("variants.moons_ae_z1.bottleneck_size", 2, "variants.moons_ae_z1.bottleneck_size", "settings of model 'mlp_ae'"),
 ]
 
 
@@ -85,6 +87,7 @@ def test_bad_value_exits_2_naming_the_key(tmp_path, monkeypatch, capsys, key, va
 
 def test_default_params_are_valid():
     p = load_params(ROOT / "params.yaml")
+    assert p.variants and p.datasets
     for name in p.variants:
         v = p.variant(name)
         assert v.dataset in p.datasets
@@ -116,17 +119,24 @@ def test_variant_train_overrides_only_named_keys():
     p = load_params(ROOT / "params.yaml")
     v = p.variant("moons_ae_z1")
     overrides = BASE["variants"]["moons_ae_z1"].get("train", {})
-    for field in ("optimizer", "weight_decay", "bf16"):
-        if field not in overrides:
-            assert getattr(v.train, field) == getattr(p.train, field)
+    assert overrides, "moons_ae_z1 names no train key: the test has nothing to check"
+    for field, value in overrides.items():  # the named keys take the variant's value …
+        assert getattr(v.train, field) == value, field
+    kept = [f for f in ("optimizer", "weight_decay", "bf16") if f not in overrides]
+    assert kept, "every checked key is overridden: pick keys the variant leaves alone"
+    for field in kept:  # … the others keep the top-level train section's
+        assert getattr(v.train, field) == getattr(p.train, field), field
 
 
 def test_params_are_frozen():
     p = load_params(ROOT / "params.yaml")
-    with pytest.raises(Exception):
-        p.seed = 3  # type: ignore[misc]
-    with pytest.raises(ConfigError):
+    seed = p.seed
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'seed'"):
+        p.seed = seed + 1  # type: ignore[misc]
+    assert p.seed == seed
+    with pytest.raises(ConfigError) as err:
         p.variant("no_such_variant")
+    assert err.value.key == "variants" and "unknown variant 'no_such_variant'" in err.value.message
 
 
 def test_model_settings_sit_under_the_variant(tmp_path):
@@ -140,9 +150,49 @@ def test_model_settings_sit_under_the_variant(tmp_path):
     assert p.variant("mnist_conv_vae_z2").model_cfg.latent_dim == 2
 
 
+def test_latent_dim_is_the_latent_size_of_every_model_family(tmp_path):
+    """`dvc exp run -S variants.<v>.latent_dim=7` for one variant of each model: the params
+    load with the override and the built model's code has 7 dimensions."""
+    from aelab.models import build_model
+
+    shapes = {"moons": (2,), "digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28),
+              "emoji": (3, 32, 32)}  # what preprocess@ writes (aelab.data)
+
+    params = copy.deepcopy(BASE)
+    one_per_model = {}
+    for name, v in params["variants"].items():
+        one_per_model.setdefault(v["model"], name)
+    for name in one_per_model.values():
+        params["variants"][name]["latent_dim"] = 7
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    p = load_params(path)
+    assert len(one_per_model) >= 9, one_per_model
+    for model, name in one_per_model.items():
+        v = p.variant(name)
+        built = build_model(v.model, v.model_cfg, shapes[v.dataset])
+        assert built.latent_dim == 7, (model, name)
+
+
 # --- every setting is a param (issue 11, item 5) ----------------------------------------------
 # A setting left out of params.yaml would take its code default where `dvc params diff`
 # cannot see it; the loader refuses that, naming the dotted key and the default.
+
+def test_the_tiny_run_params_load_strictly(tmp_path):
+    """tests/tiny_overrides.yaml replaces whole sections, so each must be complete."""
+    from test_pipeline import tiny_params
+
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
+    p = load_params(path)
+    assert p.classify.n_estimators == 20 and p.studies.tune == {}
+    broken = tiny_params()
+    del broken["classify"]["max_optimized"]
+    path.write_text(yaml.safe_dump(broken, sort_keys=False))
+    with pytest.raises(ConfigError) as err:
+        load_params(path)
+    assert err.value.key == "classify.max_optimized"
+
 
 def test_project_params_yaml_names_every_setting():
     from aelab.params import require_complete
@@ -151,8 +201,8 @@ def test_project_params_yaml_names_every_setting():
     load_params(ROOT / "params.yaml")  # strict by default
 
 
-# one key per section, the model settings of a variant and of an optional twin, a whole
-# data block of an enabled dataset, and a tiny_overrides section (the tiny run uses it)
+# one key per section, the model settings of a variant, a whole
+# data block of an enabled dataset
 REQUIRED = [
     "seed",
     "runtime.device",
@@ -172,8 +222,6 @@ REQUIRED = [
     "report.title",
     "variants.mnist_conv_vae_z2.beta",
     "variants.moons_mmd_z2.res_blocks",
-    "optional_variants.emoji_gan.leak",
-    "tiny_overrides.classify.max_optimized",
 ]
 
 

@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# A real `dvc repro` of ~30 stages: minutes on a 2-core machine, so outside the fast tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY_DATASETS = ["moons", "digits"]
 
@@ -31,9 +34,9 @@ def tiny_params() -> dict:
     for v in p["variants"].values():
         v.setdefault("train", {})["epochs"] = 2
     p["runtime"]["threads"] = 1
-    tiny = p.get("tiny_overrides", {})  # sections (studies, tuning) may declare tiny settings
-    for key, value in tiny.items():
-        p[key] = value
+    tiny = yaml.safe_load((ROOT / "tests/tiny_overrides.yaml").read_text())
+    for section, value in tiny.items():  # whole sections (classify, studies) at tiny settings
+        p[section] = value
     return p
 
 
@@ -63,12 +66,15 @@ def repo(tmp_path_factory) -> tuple[Path, dict]:
     _run(["git", "add", "-A"], work, env)
     _run(["git", "commit", "-qm", "init"], work, env)  # dvclive refuses a repo with no commits
     _run(["dvc", "repro"], work, env)
+    # the top-level charts of the curves this tiny run wrote (aelab.dvcplots)
+    _run([sys.executable, "-m", "aelab.dvcplots", "--write"], work, env)
     return work, env
 
 
 def test_repro_writes_every_declared_output(repo):
     work, _ = repo
     params = yaml.safe_load((work / "params.yaml").read_text())
+    assert params["datasets"] and params["variants"]
     for ds in params["datasets"]:
         assert (work / f"data/processed/{ds}.npz").exists()
     for v in params["variants"]:
@@ -213,6 +219,7 @@ def test_push_to_a_local_remote_and_pull_into_a_fresh_clone(repo, tmp_path):
     assert not (clone / "models").exists()
     _run(["dvc", "pull"], clone, env)
     params = yaml.safe_load((clone / "params.yaml").read_text())
+    assert params["variants"]
     for v in params["variants"]:
         assert (clone / f"models/{v}.pt").exists()
     assert (clone / "report/index.html").exists()

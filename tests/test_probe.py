@@ -141,7 +141,7 @@ def test_images_and_prior_sampling(tmp_path):
             "class_names": ["sparse", "dense"]}
     data = Processed(x[:80], y[:80], x[80:], y[80:], meta)
     torch.manual_seed(0)
-    model = build_model("mlp_vae", {"bottleneck_size": 2, "hidden_size": 8, "layers": 1}, (1, 4, 4))
+    model = build_model("mlp_vae", {"latent_dim": 2, "hidden_size": 8, "layers": 1}, (1, 4, 4))
     res = run_probe(model, data, CFG, name="vae")
     assert res.metrics["samples"]["sampler"] == "prior"
     rates = {"test_originals", "test_reconstructions", "train_reconstructions",

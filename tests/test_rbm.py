@@ -26,7 +26,7 @@ D, H = 784, 32
 
 def _pair(seed: int = 0):
     """(our RBM in float64 with random non-trivial weights, BernoulliRBM with the same)."""
-    model = build_model("rbm", {"n_hidden": H}, SHAPE).double()
+    model = build_model("rbm", {"latent_dim": H}, SHAPE).double()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         model.W.copy_(torch.randn(D, H, generator=g, dtype=torch.float64) * 0.3)
@@ -103,7 +103,7 @@ def test_pcd_update_matches_sklearn_fit():
 
 @pytest.mark.parametrize("mode", ["dynamic", "threshold", "none"])
 def test_binarize_modes(mode):
-    model = build_model("rbm", {"n_hidden": 8, "binarize": mode}, SHAPE)
+    model = build_model("rbm", {"latent_dim": 8, "binarize": mode}, SHAPE)
     x = torch.full((400, D), 0.3)
     x[:, :10] = 0.7
     v = model.binarize(x)
@@ -119,7 +119,7 @@ def test_binarize_modes(mode):
 
 def test_forward_logs_pseudo_likelihood_on_binarized_input():
     torch.manual_seed(0)
-    model = build_model("rbm", {"n_hidden": 16}, SHAPE)
+    model = build_model("rbm", {"latent_dim": 16}, SHAPE)
     out = model(torch.rand(64, *SHAPE))
     assert set(out.logs) == {"cd_loss", "recon_mse", "pseudo_ll"}
     pll = float(out.logs["pseudo_ll"])
@@ -129,7 +129,7 @@ def test_forward_logs_pseudo_likelihood_on_binarized_input():
 
 
 def test_pcd_chains_persist_start_from_noise_and_only_training_advances_them():
-    model = build_model("rbm", {"n_hidden": 16, "pcd": True, "pcd_chains": 6}, SHAPE)
+    model = build_model("rbm", {"latent_dim": 16, "pcd": True, "pcd_chains": 6}, SHAPE)
     x = torch.zeros(4, *SHAPE)  # all-black data: chains that started at the data would be black
     torch.manual_seed(0)
     model.train()
@@ -147,7 +147,7 @@ def test_pcd_chains_persist_start_from_noise_and_only_training_advances_them():
 
 
 def test_cd_mode_has_no_chains():
-    model = build_model("rbm", {"n_hidden": 16, "pcd": False}, SHAPE)
+    model = build_model("rbm", {"latent_dim": 16, "pcd": False}, SHAPE)
     model(torch.rand(4, *SHAPE))
     assert model.chains is None
 
@@ -162,9 +162,80 @@ def test_pcd_training_raises_the_pseudo_likelihood():
             x[i, 0, 4:24, k:k + 3] = 1
         else:
             x[i, 0, k:k + 3, 4:24] = 1
-    model = build_model("rbm", {"n_hidden": 32, "pcd": True}, SHAPE)
+    model = build_model("rbm", {"latent_dim": 32, "pcd": True}, SHAPE)
     torch.manual_seed(0)
     cfg = TrainParams(epochs=6, batch_size=10, lr=0.005, optimizer="sgd")
     res = fit(model, x[:160], x[160:], cfg, torch.device("cpu"))
     curve = [r["test/pseudo_ll"] for r in res.history]
     assert curve[-1] > curve[0] + 100, curve  # from −D·log 2 ≈ −543 towards 0
+
+
+# ---- Gibbs chains the studies use (study_rbm) ----
+
+def _hand_rbm():
+    """D = 3 visible, H = 2 hidden, weights set by hand (float64)."""
+    model = build_model("rbm", {"latent_dim": 2}, (1, 1, 3)).double()
+    with torch.no_grad():
+        model.W.copy_(torch.tensor([[1.0, -2.0], [0.5, 0.0], [-1.0, 3.0]], dtype=torch.float64))  # (D, H)
+        model.b_v.copy_(torch.tensor([0.0, 1.0, -0.5], dtype=torch.float64))
+        model.b_h.copy_(torch.tensor([0.5, -1.0], dtype=torch.float64))
+    return model
+
+
+def test_conditionals_match_a_hand_computation():
+    model = _hand_rbm()
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    # v = (1, 0, 1): hidden inputs 1 − 1 + 0.5 = 0.5 and −2 + 3 − 1 = 0
+    p_h = model.encode(torch.tensor([[[[1.0, 0.0, 1.0]]]], dtype=torch.float64))
+    np.testing.assert_allclose(p_h.detach().numpy(), [[sig(0.5), 0.5]], rtol=0, atol=1e-12)
+    # h = (1, 0): visible inputs W[:, 0] + b_v = (1, 1.5, −1.5); h = (0, 1): (−2, 1, 2.5)
+    p_v = model.decode(torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)).reshape(2, 3)
+    np.testing.assert_allclose(p_v.detach().numpy(), [[sig(1.0), sig(1.5), sig(-1.5)], [sig(-2.0), sig(1.0), sig(2.5)]],
+                               rtol=0, atol=1e-12)
+
+
+def _coupled_rbm():
+    """4 pixels tied by one hidden unit: p(h | v) = σ(6 Σv − 9), p(v_i | h) = σ(6h − 3)."""
+    model = build_model("rbm", {"latent_dim": 1}, (1, 2, 2))
+    with torch.no_grad():
+        model.W.fill_(6.0)
+        model.b_h.fill_(-9.0)
+        model.b_v.fill_(-3.0)
+    return model
+
+
+def test_clamped_chain_keeps_the_known_pixels_and_follows_them():
+    model, _ = _pair()
+    g = torch.Generator().manual_seed(0)
+    v = torch.from_numpy(_binary(64))  # (64, D) binary
+    known = torch.rand(64, D, generator=g, dtype=torch.float64) < 0.6
+    out = model.gibbs_clamped(v, known, steps=25, generator=g)
+    assert out.shape == v.shape
+    assert torch.equal(out[known], v[known])  # clamped, bit for bit
+    hole = out[~known]
+    assert ((hole >= 0) & (hole <= 1)).all() and not torch.equal(hole, v[~known])  # probabilities, filled
+    # the hole follows the clamped pixels: three pixels on → the fourth likely on, off → off
+    coupled, n = _coupled_rbm(), 400
+    known = torch.tensor([True, True, True, False]).expand(n, 4)
+    on = coupled.gibbs_clamped(torch.ones(n, 4), known, 10, torch.Generator().manual_seed(1))
+    off = coupled.gibbs_clamped(torch.zeros(n, 4), known, 10, torch.Generator().manual_seed(1))
+    assert float(on[:, 3].mean()) == pytest.approx(float(torch.sigmoid(torch.tensor(3.0))), abs=0.01)
+    assert float(off[:, 3].mean()) == pytest.approx(float(torch.sigmoid(torch.tensor(-3.0))), abs=0.01)
+    assert torch.equal(on[:, :3], torch.ones(n, 3)) and torch.equal(off[:, :3], torch.zeros(n, 3))
+
+
+def test_gibbs_chain_shapes_range_and_seeding():
+    model, _ = _pair()
+    v = torch.from_numpy(_binary(8))
+    a = model.gibbs_chain(v, [5, 1, 2], torch.Generator().manual_seed(3))
+    b = model.gibbs_chain(v, [1, 2, 5], torch.Generator().manual_seed(3))
+    assert len(a) == 3 and all(p.shape == (8, D) for p in a)
+    assert all(((p >= 0) & (p <= 1)).all() for p in a)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))  # ascending order, same draws
+    assert not torch.equal(a[0], a[2])  # the chain moves
+    with pytest.raises(ValueError, match=r"^steps must be >= 1, got \[0, 1\]$"):
+        model.gibbs_chain(v, [0, 1])
+    # a chain that starts with all four coupled pixels on stays there (p = σ(3) each step)
+    coupled = _coupled_rbm()
+    (p,) = coupled.gibbs_chain(torch.ones(300, 4), [1], torch.Generator().manual_seed(0))
+    assert float(p.mean()) == pytest.approx(float(torch.sigmoid(torch.tensor(3.0))), abs=0.01)

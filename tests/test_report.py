@@ -34,8 +34,25 @@ def _eval(mse: float, knn: float, auc: float, warnings: dict | None = None) -> d
             "inpaint.square_0.4.mse_hole_recon": mse * 4, "inpaint.square_0.4.mse_hole_meanfill": 0.1,
             "anomaly.ood_dataset": "fashion_mnist", **_rate("anomaly.auroc", auc), "anomaly.score_in_mean": mse,
             "anomaly.score_ood_mean": 3 * mse, **_rate("latent.knn_accuracy", knn, 500),
-            "generate.nearest_train_mse_per_pixel": 0.06,
+            "generate.nearest_train_mse_per_pixel": 0.06, **_train_side(mse, auc),
             "health": {"ok": not warnings, "warnings": warnings or {}}}
+
+
+def _train_side(mse: float, auc: float) -> dict:
+    """evaluate.train_side keys: `<level>.train.<m>`, `<level>.gap.<m>`, anomaly `train.*`/`gap.*`."""
+    out = {"denoise.n_test": 500, "denoise.n_train": 500, "inpaint.n_test": 500, "inpaint.n_train": 500,
+           "anomaly.train.n_in": 500}
+    for key, test, train in (("denoise.gauss_0.1.mse_recon", mse, mse * 0.8),
+                             ("denoise.gauss_0.1.gain", 0.005 / mse, 0.005 / (mse * 0.8)),
+                             ("denoise.gauss_0.5.mse_recon", mse * 1.5, mse * 1.5),
+                             ("inpaint.square_0.4.mse_hole_recon", mse * 4, mse * 2),
+                             ("inpaint.square_0.4.mse_hole_meanfill", 0.1, 0.1)):
+        level, _, m = key.rpartition(".")
+        out.update({f"{level}.train.{m}": train, f"{level}.gap.{m}": test - train})
+    train_auc = 0.999 if auc < 0.98 else auc + 0.001  # z1 (0.979): intervals apart
+    out.update({"anomaly.gap.auroc": auc - train_auc, "anomaly.gap.score_in_mean": 0.0,
+                **{k.replace("anomaly.", "anomaly.train."): v for k, v in _rate("anomaly.auroc", train_auc).items()}})
+    return out
 
 
 def _rf(acc: float, classes: int = 10) -> dict:
@@ -65,7 +82,81 @@ MNIST = {
     "mnist_res_conv_ae": (72.0, 0.0098, 0.92, 0.994, 0.919, 10, None),
     "mnist_plain_conv_ae": (77.0, 0.0116, 0.92, 0.992, 0.910, 10, None),
     "mnist_gan": (1.0, 0.015, 0.63, 0.981, 0.88, 10, None),
+    "mnist_mlp_gan": (1.1, 0.03, 0.5, 0.982, 0.7, 8, None),  # the new variants (#14)
+    "mnist_dbm": (0.5, 0.02, 0.8, 0.985, 0.85, 9, None),
+    "mnist_mlp_vae_large": (95.0, 0.012, 0.91, 0.99, 0.92, 10, None),
 }
+EXTRA_EVAL = {"mnist_mlp_vae_large": {"latent.dim": 300, "latent.active_dims": 128, "latent.kl_nats": 25.8,
+                                      "latent.kl_nats_max_dim": 1.37}}
+DBM_PHASES = {"pretrain_layer1": {"test_loss": 0.9, "test_recon_mse": 0.03},
+              "pretrain_layer2": {"test_loss": 0.7, "test_recon_mse": 0.05},
+              "joint": {"test_loss": 0.5, "test_recon_mse": 0.02}}
+
+
+def _gibbs(shares: list[float]) -> dict:
+    """study_rbm's gibbs block: forest accuracy on the originals, then per step MSE and same_class."""
+    steps = {str(k): {"mse_per_pixel": 0.02 + 0.01 * i, **_rate("same_class", p, 200)}
+             for i, (k, p) in enumerate(zip((1, 2, 5, 10, 100, 1000), shares))}
+    return {**_rate("forest_accuracy_originals", 0.93, 200), "steps": steps}
+
+
+def _holes(who: str, merged: float, mse: float) -> dict:
+    """study_rbm's inpaint block: per region × rows, hole MSE of the chain (hole_mse_<who>) and
+    the mean fill, forest accuracy on the merged and the mean-filled digits."""
+    out = {}
+    for region in ("top", "bottom", "left"):
+        for rows, drop in ((12, 0.0), (16, 0.2)):
+            out[f"{region}_{rows}"] = {"region": region, "rows": rows, "hole_pixels": rows * 28,
+                                       f"hole_mse_{who}": mse + drop / 10, "hole_mse_mean_fill": 0.06 + drop / 10,
+                                       **_rate("rf_correct_merged", merged - drop, 200),
+                                       **_rate("rf_correct_mean_fill", 0.5 - drop, 200)}
+    return out
+
+
+def _noise(top: str, share: float, nearest: float, classes: int) -> dict:
+    frac = {str(c): (share if str(c) == top else (1 - share) / 9) for c in range(10)}
+    return {"nearest_train_mse": nearest, "classes_seen": classes, "top_class": top,
+            **_rate("top_class_share", share, 500), "class_fraction": frac}
+
+
+def rbm_study(rbm_top: float = 0.30, dbm_top: float = 0.62) -> dict:
+    """metrics/studies/rbm_mnist.json as studies.rbm.to_metrics writes it (with the DBM part)."""
+    cells = {f"lr{lr:g}_h{h}": {"lr": lr, "hidden": h, "final_test_pseudo_ll": ll, "final_train_pseudo_ll": ll - 5,
+                                "best_test_pseudo_ll": ll + 3, "best_test_pass": 8}
+             for lr, h, ll in ((0.01, 64, -165.2), (0.01, 200, -113.8), (0.1, 64, -122.0), (0.1, 200, -104.5))}
+    return {"variant": "mnist_rbm", "dataset": "mnist", "units": "pseudo-likelihood in nats per image",
+            "grid": {"setting": {"n_train": 2000, "n_test": 500, "epochs": 15, "batch_size": 10, "optimizer": "sgd",
+                                 "momentum": 0.0, "lr_schedule": "constant", "cd_k": 1, "pcd": True,
+                                 "binarize": "dynamic"},
+                     "cells": cells, "best": {"cell": "lr0.1_h200", "lr": 0.1, "hidden": 200,
+                                              "final_test_pseudo_ll": -104.5}},
+            "gibbs": _gibbs([0.755, 0.72, 0.725, 0.665, 0.565, 0.31]),
+            "inpaint": _holes("rbm", 0.815, 0.044), "forest": {"n_fit": 4000}, "components": {"n": 200},
+            "dbm": {"variant": "mnist_dbm", "gibbs": _gibbs([0.8, 0.79, 0.78, 0.77, 0.76, 0.75]),
+                    "inpaint": _holes("dbm", 0.83, 0.040), "components": {"layer1": 500, "layer2": 1000}},
+            "samples_from_noise": {"units": "MSE per pixel", "n_train_searched": 5000, "min_class_share": 0.01,
+                                   "test_digits_nearest_train_mse": 0.030,
+                                   "rbm": _noise("3", rbm_top, 0.024, 9), "dbm": _noise("8", dbm_top, 0.045, 6)}}
+
+
+def _backbone(variant: str, frechet: float, missing: tuple[str, ...], top: str, share: float) -> dict:
+    rest = [str(c) for c in range(10) if str(c) not in missing and str(c) != top]
+    frac = {str(c): 0.0 for c in range(10)} | {c: (1 - share) / len(rest) for c in rest} | {top: share}
+    return {"variant": variant, "n_samples": 1000, "mean_max_prob": 0.55, "classes_seen": 10 - len(missing),
+            **_rate("top_class_share", share), "frechet_distance": frechet, "class_fraction": frac,
+            "train": {"epochs": 30, "params": 1_000_000, "loss_units": "nats/sample", "final_train_d_loss": 1.1,
+                      "final_train_g_loss": 0.9, "final_test_d_loss": 1.2, "final_test_g_loss": 0.95}}
+
+
+def gan_study(conv: float = 12.0, mlp: float = 30.0) -> dict:
+    """metrics/studies/gan_backbones_mnist.json as studies.gan_backbones.compute writes it."""
+    return {"dataset": "mnist", "n_forest_fit": 4000, "n_real_test": 1000,
+            "fid_features": "hidden layer (128 ReLU units) of an sklearn MLPClassifier",
+            "fid_feature_net_test_accuracy": 0.95, "frechet_floor_test_halves": 0.8,
+            "units": "Fréchet distance: squared, in feature units²", "min_class_share": 0.01,
+            "conv": _backbone("mnist_gan", conv, ("1",), "3", 0.2),
+            "mlp": _backbone("mnist_mlp_gan", mlp, ("1", "7"), "0", 0.22),
+            "frechet_ratio_mlp_to_conv": mlp / conv}
 
 
 def _write(path: Path, data: dict) -> None:
@@ -82,8 +173,9 @@ def _png(path: Path) -> None:
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     for name, (loss, mse, knn, auc, acc, classes, warn) in MNIST.items():
-        _write(root / f"metrics/train/{name}.json", _train(loss))
-        _write(root / f"metrics/eval/{name}.json", _eval(mse, knn, auc, warn))
+        _write(root / f"metrics/train/{name}.json", _train(loss) | ({"phases": DBM_PHASES} if name == "mnist_dbm"
+                                                                      else {}))
+        _write(root / f"metrics/eval/{name}.json", _eval(mse, knn, auc, warn) | EXTRA_EVAL.get(name, {}))
         _write(root / f"metrics/rf/{name}.json", _rf(acc, classes))
         _png(root / f"plots/eval/{name}/reconstruct.png")
         _png(root / f"plots/eval/{name}/generate.png")
@@ -91,6 +183,18 @@ def built(tmp_path_factory):
         p = root / f"plots/train/mnist_conv_ae_z2/plots/metrics/{tsv}.tsv"
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("step\tloss\n0\t200\n1\t170\n2\t160\n")
+    for step, phase in enumerate(("layer1", "layer2", "joint")):  # the DBM's phases, as dvclive writes them
+        for split in ("train", "test"):
+            p = root / f"plots/train/mnist_dbm/plots/metrics/{phase}/{split}/loss.tsv"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(f"step\tloss\n{2 * step}\t3\n{2 * step + 1}\t2\n")
+    _png(root / "plots/preprocess/mnist.png")
+    _write(root / "metrics/studies/rbm_mnist.json", rbm_study())
+    _write(root / "metrics/studies/gan_backbones_mnist.json", gan_study())
+    for fig in ("gibbs_steps", "inpainting", "rbm_vs_dbm_samples", "grid"):
+        _png(root / f"plots/studies/rbm_mnist/{fig}.png")
+    for fig in ("samples", "classes", "losses"):
+        _png(root / f"plots/studies/gan_backbones_mnist/{fig}.png")
     digits = {f"digits_ae_z{z}": {"bottleneck": z, "test_mse_per_pixel": m, "train_mse_per_pixel": m * 0.8,
                                   "rf": {**_rate("accuracy_reconstructions", a, 450),
                                          **_rate("accuracy_originals", 0.987, 450)}}
@@ -113,7 +217,8 @@ def test_page_has_contents_summary_health_and_the_question_sections(built):
     for heading in ("Contents", "Run summary", "Health", "MNIST: the Keras conv VAE", "Choosing a latent size",
                     "Training vs test samples", "Do residual blocks help?", "Task: denoising", "Task: inpainting",
                     "Task: anomaly detection", "Task: generation", "AE vs VAE", "VAE vs GAN",
-                    "Digits: bottleneck size", "Random forest on reconstructions"):
+                    "Digits: bottleneck size", "Random forest on reconstructions",
+                    "RBM and DBM: Gibbs chains, inpainting and samples", "Feed-forward vs convolutional GAN"):
         assert heading in md and heading in page, heading
     assert page.index("Run summary") < page.index("id='health'") < page.index("id='mnist'")
     assert "fixture digits" in md  # the summary names the data source
@@ -135,6 +240,133 @@ def test_sentences_follow_the_numbers(built):
     assert "with skips 91.9%" in md and "within each other's 95% intervals" in md  # residual: a tie
     assert "latent size 16, the best measured" in md  # the rule on z1/z2/z16
     assert "`mnist_conv_ae_z1` show fewer than half of the classes" in md
+
+
+def test_train_side_keys_add_train_vs_test_findings_not_task_levels(built):
+    _, _, md, _ = built
+    def section(title: str) -> str:
+        start = md.index(f"## {title}")
+        return md[start:md.index("\n## ", start)]
+
+    denoise, inpaint = section("Task: denoising"), section("Task: inpainting")
+    for text in (denoise, inpaint):
+        assert ".train" not in text and ".gap" not in text and "train." not in text
+    assert "| gain gauss_0.1 | gain gauss_0.5 |" in denoise  # the two levels, nothing else
+    assert inpaint.count(": model / mean fill") == 1  # square_0.4 only
+    sides = section("Training vs test samples")
+    assert "also score as many training images as test images" in sides
+    assert "denoise test / train" in sides and "AUROC train / test in-distribution" in sides
+    # test/train medians over levels: gauss_0.1 1.25×, gauss_0.5 1× → median (upper) 1.25; inpaint 2×
+    assert "The denoising error (MSE vs the clean image) on test images is a median 1.25×" in sides
+    assert "The inpainting error inside the hole on test images is a median 2.00×" in sides
+    assert "for 9 of 10 variants its AUROC and the test AUROC are within each other's 95% intervals" in sides
+    assert "for `mnist_conv_ae_z1` the intervals do not overlap (higher on training images: `mnist_conv_ae_z1`)" \
+        in sides
+
+
+def _section(md: str, title: str) -> str:
+    start = md.index(f"## {title}")
+    end = md.find("\n## ", start)
+    return md[start:end if end > 0 else None]
+
+
+def test_rbm_section_answers_from_the_numbers(built):
+    _, out, md, page = built
+    sec = _section(md, "RBM and DBM: Gibbs chains, inpainting and samples (MNIST)")
+    assert "Grid: the best cell is lr 0.1 with 200 hidden units, final test pseudo-likelihood -104.5" in sec
+    # RBM chain: 75.5% after 1 step vs 31.0% after 1000 → apart; DBM 80% vs 75% → overlap
+    assert "RBM chain: the forest labels 93.0%" in sec
+    assert "in 31.0% (25.0–37.7, n = 200) after 1000 — the intervals do not overlap: the chain drifts away" in sec
+    assert "DBM chain:" in sec and "more sampling does not measurably lose the digit here" in sec
+    assert "After 1000 steps, the share still labelled as the digit's class: the RBM 31.0%" in sec
+    assert "do not overlap: the DBM is higher" in sec
+    assert ("12 rows removed: the RBM's fill has a lower hole MSE than the mean image in 3 of 3 regions; the forest" in sec
+            and "better than the mean-filled ones in 3 of 3 regions (intervals apart)" in sec)
+    assert "DBM vs RBM at 12 rows:" in sec and "within the intervals in 3 of 3 regions" in sec
+    assert "the forest sees 9 classes in the RBM's samples and 6 in the DBM's (a class counts from a 1% share)" in sec
+    assert "real test digits 0.03; the RBM's samples 0.024 (1.25× lower, closer); the DBM's samples 0.045" in sec
+    assert "| region | rows | hole MSE RBM | hole MSE DBM |" in sec
+    assert "figures/studies/rbm_mnist/rbm_vs_dbm_samples.png" in sec and "rbm_vs_dbm_samples.png" in page
+    assert "grid.png" not in sec  # three figures at most: the samples figure replaces the grid
+
+
+def test_rbm_sentences_flip_with_the_numbers(built):
+    from aelab.report import energy
+    from aelab.report.gather import load_run
+
+    root, *_ = built
+    run = load_run(load_params(ROOT / "params.yaml"), root)
+    line = lambda: next(f for f in energy.rbm_dbm(run).findings if f.startswith("Share of the most"))  # noqa: E731
+    run.studies["rbm_mnist"] = rbm_study(rbm_top=0.62, dbm_top=0.30)
+    assert "the RBM ('3') 62.0%" in line() and "do not overlap: the RBM ('3') is higher" in line()
+    run.studies["rbm_mnist"] = rbm_study(rbm_top=0.45, dbm_top=0.47)
+    assert "within each other's 95% intervals" in line()
+    no_dbm = {k: v for k, v in rbm_study().items() if k not in ("dbm", "samples_from_noise")}
+    run.studies["rbm_mnist"] = no_dbm  # the trial run's file: no DBM part
+    s = energy.rbm_dbm(run)
+    assert not any("DBM" in f for f in s.findings) and "hole MSE DBM" not in s.table[0]
+    assert [p.name for p, _ in s.figures] == ["gibbs_steps.png", "inpainting.png", "grid.png"]
+
+
+def test_gan_backbones_section_names_the_missing_classes(built):
+    _, _, md, _ = built
+    sec = _section(md, "Feed-forward vs convolutional GAN (MNIST)")
+    assert "Fréchet distance to real test digits: conv 12 vs MLP 30 (2.5× higher for the MLP" in sec
+    assert "the gap is larger than that floor: the conv GAN's samples are closer" in sec
+    assert "The forest sees 9 classes in the conv GAN's samples and 8 in the MLP GAN's" in sec
+    assert "neither produces a '1'; the MLP GAN misses a '7'" in sec
+    assert "Share of the most frequent class: conv ('3') 20.0%" in sec and "within each other's" in sec
+    assert "| conv GAN | `mnist_gan` |" in sec
+
+
+def test_gan_backbones_sentence_flips_and_respects_the_floor(built):
+    from aelab.report import backbones
+    from aelab.report.gather import load_run
+
+    root, *_ = built
+    run = load_run(load_params(ROOT / "params.yaml"), root)
+    run.studies["gan_backbones_mnist"] = gan_study(conv=30.0, mlp=12.0)
+    first = backbones.gan_backbones(run).findings[0]
+    assert "conv 30 vs MLP 12 (2.5× lower for the MLP" in first and "the MLP GAN's samples are closer" in first
+    run.studies["gan_backbones_mnist"] = gan_study(conv=12.0, mlp=12.5)  # gap 0.5 < floor 0.8
+    assert "does not separate the backbones" in backbones.gan_backbones(run).findings[0]
+
+
+def test_missing_study_files_skip_cleanly_and_are_listed(built, tmp_path):
+    from aelab.report import backbones, energy
+    from aelab.report.gather import load_run
+
+    _, _, md, _ = built
+    health = md[md.index("## Health"):md.index("## MNIST")]
+    assert "Left out, no metrics in this run:" in health and "Photo study" in health
+    run = load_run(load_params(ROOT / "params.yaml"), tmp_path)  # no metrics at all
+    assert energy.rbm_dbm(run).empty and backbones.gan_backbones(run).empty
+    _write(tmp_path / "metrics/studies/digits.json", {"variants": {"digits_ae_z2": {
+        "bottleneck": 2, "test_mse_per_pixel": 0.03, "train_mse_per_pixel": 0.02}}})
+    out = build_report(load_params(ROOT / "params.yaml"), root=tmp_path)
+    page = (out / "README.md").read_text()
+    left = page[page.index("Left out"):].splitlines()[0]
+    assert "RBM and DBM" in left and "Feed-forward vs convolutional GAN" in left
+    assert "## RBM and DBM" not in page and "## Feed-forward" not in page
+
+
+def test_new_variants_previews_kl_and_phases(built):
+    from aelab.report.curves import curve_series
+
+    root, out, md, page = built
+    mnist = _section(md, "MNIST: the Keras conv VAE and its modifications")
+    for n in ("mnist_mlp_gan", "mnist_dbm"):
+        assert f"| {n} |" in mnist
+    assert ("`mnist_mlp_vae_large`: its strongest latent dimension carries 1.37 nats of test KL of 25.8 in total "
+            "over 300 dimensions (128 active); the posterior-collapse check did not fire") in mnist
+    summary = md[md.index("## Run summary"):md.index("## Health")]
+    assert "`mnist`: raw originals above what the models see" in summary
+    assert "figures/preprocess/mnist.png" in summary and "class='small'" in page
+    assert (out / "figures/preprocess/mnist.png").is_file()
+    assert set(curve_series(root / "plots/train/mnist_dbm")) == {("layer1", "loss"), ("layer2", "loss"),
+                                                                 ("joint", "loss")}
+    assert (out / "curves/mnist_dbm.png").is_file()
+    assert "| mnist_dbm | pretrain_layer1 | 0.9 | 0.03 |" in md  # Appendix A: the training phases
 
 
 def test_folder_is_self_contained(built):

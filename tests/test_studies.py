@@ -67,12 +67,8 @@ def test_real_params_and_empty_mappings_validate():
 
 
 def _tiny_overrides() -> dict:
-    """params.yaml's tiny_overrides (still a commented block until Params accepts the key)."""
-    if "tiny_overrides" in REAL:
-        return REAL["tiny_overrides"]
-    lines = (ROOT / "params.yaml").read_text().splitlines()
-    start = lines.index("# tiny_overrides:")
-    return yaml.safe_load("\n".join(line[2:] for line in lines[start:] if line.startswith("# ")))["tiny_overrides"]
+    """The sections the tiny end-to-end run substitutes (tests/tiny_overrides.yaml)."""
+    return yaml.safe_load((ROOT / "tests/tiny_overrides.yaml").read_text())
 
 
 def test_tiny_overrides_validate_and_switch_the_fmnist_studies_off():
@@ -103,13 +99,16 @@ def test_study_stages_declare_paths_py_paths_and_adopted_sweeps(stages):
               **{f"moons_sweep@{a}": f"moons_sweep_{a}" for a in p.moons_sweep.axes},
               **{f"study_moons_mmd@{k}": f"moons_mmd_{k}" for k in p.moons_mmd},
               **{f"study_fmnist_ae_vs_vae@{k}": f"fmnist_ae_vs_vae_{k}" for k in p.fmnist_ae_vs_vae},
-              **{f"tune@{k}": f"tune_{k}" for k in p.tune}}
+              **{f"tune@{k}": f"tune_{k}" for k in p.tune},
+              **{f"study_rbm@{k}": f"rbm_{k}" for k in p.rbm},
+              **{f"study_gan_backbones@{k}": f"gan_backbones_{k}" for k in p.gan_backbones}}
     for stage, study in expect.items():
         outs = {paths.study_metrics(study), paths.study_plots(study)}
         assert outs <= stages[stage][0], stage
     sweep_deps = {d for d in stages["study_moons"][1] if d.startswith("metrics/studies/moons_sweep_")}
     assert sweep_deps == {str(paths.study_metrics(f"moons_sweep_{a}")) for a in p.moons.adopt}
     digits_deps = stages["study_digits"][1]
+    assert p.digits.variants
     for v in p.digits.variants:
         assert {str(paths.rf_metrics(v)), str(paths.eval_metrics(v)), str(paths.model_file(v))} <= digits_deps
 
@@ -298,3 +297,172 @@ def test_digits_study_reads_rf_metrics_and_draws_the_classified_samples(project)
         assert m["variants"][v]["samples_sampler"]["gmm_components"] == rf["samples"]["gmm_components"]
     assert {p.name for p in paths.study_plots("digits").glob("*.png")} == {
         "bottleneck.png", "reconstructions.png", "codes.png", "synthetic.png"}
+
+
+# ---- study_rbm ----
+
+def test_rbm_study_config_names_the_dotted_key():
+    s = _studies()
+    s["rbm"]["mnist"]["grid"]["lr"] = [0.01, -0.1]
+    with pytest.raises(ConfigError) as err:
+        parse(StudiesParams, s, "studies")
+    assert err.value.key == "studies.rbm.mnist.grid.lr[1]" and "(0, 10]" in str(err.value)
+    s = _studies()
+    s["rbm"]["mnist"]["show_rows"] = 5
+    with pytest.raises(ConfigError) as err:
+        parse(StudiesParams, s, "studies")
+    assert err.value.key == "studies.rbm.mnist.show_rows"
+    s = _studies()
+    s["rbm"]["mnist"]["dbm_variant"] = s["rbm"]["mnist"]["variant"]
+    with pytest.raises(ConfigError) as err:
+        parse(StudiesParams, s, "studies")
+    assert err.value.key == "studies.rbm.mnist.dbm_variant"
+
+
+def test_rbm_nearest_training_distance_is_zero_for_a_training_image():
+    from aelab.studies.rbm import nearest_train_mse
+
+    g = torch.Generator().manual_seed(0)
+    train = torch.rand(50, 784, generator=g)
+    x = torch.stack([train[7], torch.rand(784, generator=g)])  # a training image, a new one
+    d = nearest_train_mse(x, train, batch=16)  # several batches
+    brute = ((x[:, None] - train[None]) ** 2).mean(2).min(1).values  # (2,)
+    assert d[0] == pytest.approx(0.0, abs=1e-6) and d[1] > 0.05
+    assert torch.allclose(d, brute, atol=1e-5)
+
+
+def test_rbm_hole_masks():
+    from aelab.studies.rbm import hole_mask
+
+    for region, where in (("top", (slice(0, 12), slice(None))), ("bottom", (slice(16, 28), slice(None))),
+                          ("middle", (slice(8, 20), slice(None))), ("left", (slice(None), slice(0, 12))),
+                          ("right", (slice(None), slice(16, 28)))):
+        m = hole_mask(region, 12, (1, 28, 28))
+        assert m.sum() == 12 * 28 and m[0][where].all(), region
+
+
+def _fake_mnist(n_train=80, n_test=40):
+    """28×28 'digits': class c is a bright horizontal bar at rows 2c+3…2c+5, plus speckle."""
+    from aelab.data.contract import Processed, save_processed
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, n_train + n_test).astype(np.int64)
+    x = (rng.random((len(y), 1, 28, 28)) < 0.05).astype(np.uint8) * 255
+    for i, c in enumerate(y):
+        x[i, 0, 2 * c + 3:2 * c + 6, 4:24] = 255
+    meta = {"name": "mnist", "kind": "image", "shape": [1, 28, 28], "value_range": [0, 255],
+            "binarized": False, "class_names": [str(i) for i in range(10)], "source": "test", "skipped": {}}
+    save_processed(paths.processed("mnist"), Processed(x[:n_train], y[:n_train], x[n_train:], y[n_train:], meta))
+
+
+def test_rbm_study_on_a_synthetic_mnist_writes_metrics_and_figures(project):
+    from aelab.studies.rbm import study_rbm
+
+    raw = yaml.safe_load(Path("params.yaml").read_text())
+    raw["studies"]["rbm"] = {"t": {"variant": "mnist_rbm", "dataset": "mnist",
+                                   "grid": {"lr": [0.01, 0.1], "hidden": [8], "epochs": 2, "n_train": 40,
+                                            "n_test": 20},
+                                   "gibbs_steps": [1, 3], "n_show": 2, "n_judge": 10,
+                                   "inpaint_regions": ["top", "middle"], "inpaint_rows": [6, 12],
+                                   "inpaint_steps": 3, "n_inpaint": 10, "show_rows": 12,
+                                   "dbm_variant": "mnist_dbm", "n_samples": 20}}
+    raw["variants"]["mnist_dbm"].update(latent_dim=12, top_dim=20, mf_steps=2, sample_steps=3)  # a tiny DBM
+    Path("params.yaml").write_text(yaml.safe_dump(complete(raw), sort_keys=False))
+    params = load_params()
+    _fake_mnist()
+    _checkpoint(params, "mnist_rbm", (1, 28, 28))
+    _checkpoint(params, "mnist_dbm", (1, 28, 28))
+    m = study_rbm(params, "t")
+    assert m["grid"]["setting"]["n_train"] == 40 and m["grid"]["setting"]["epochs"] == 2
+    assert set(m["grid"]["cells"]) == {"lr0.01_h8", "lr0.1_h8"} and m["grid"]["best"]["cell"] in m["grid"]["cells"]
+    for c in m["grid"]["cells"].values():
+        assert c["final_test_pseudo_ll"] < 0 and 1 <= c["best_test_pass"] <= 2
+    assert set(m["gibbs"]["steps"]) == {"1", "3"} and m["gibbs"]["forest_accuracy_originals_n"] == 10
+    for s in m["gibbs"]["steps"].values():
+        assert s["mse_per_pixel"] > 0 and s["same_class_n"] == 10 and s["same_class_lo"] <= s["same_class"] <= s["same_class_hi"]
+    assert set(m["inpaint"]) == {"top_6", "top_12", "middle_6", "middle_12"}
+    for h in m["inpaint"].values():
+        assert h["hole_pixels"] == h["rows"] * 28 and h["hole_mse_rbm"] > 0 and h["hole_mse_mean_fill"] > 0
+        assert h["rf_correct_merged_n"] == 10 and h["rf_correct_mean_fill_n"] == 10
+    from aelab.checkpoint import load_checkpoint
+
+    assert m["components"]["n"] == load_checkpoint(paths.model_file("mnist_rbm"))[0].latent_dim  # one image per unit
+    assert read_json(paths.study_metrics("rbm_t"))["grid"]["best"]["cell"] == m["grid"]["best"]["cell"]
+    d = m["dbm"]  # the DBM measured as the RBM, keys mirrored
+    assert d["variant"] == "mnist_dbm" and d["components"] == {"layer1": 12, "layer2": 20}
+    assert set(d["gibbs"]["steps"]) == {"1", "3"} and d["gibbs"]["forest_accuracy_originals_n"] == 10
+    assert all(s["mse_per_pixel"] > 0 and s["same_class_n"] == 10 for s in d["gibbs"]["steps"].values())
+    assert set(d["inpaint"]) == set(m["inpaint"])
+    for k, h in d["inpaint"].items():
+        assert h["hole_mse_dbm"] > 0 and h["rf_correct_merged_n"] == 10
+        assert h["hole_mse_mean_fill"] == m["inpaint"][k]["hole_mse_mean_fill"]  # same digits, same reference
+    s = m["samples_from_noise"]
+    assert s["n_train_searched"] == 80 and s["test_digits_nearest_train_mse"] > 0
+    for who in ("rbm", "dbm"):
+        assert s[who]["top_class_share_n"] == 20 and 1 <= s[who]["classes_seen"] <= 10
+        assert s[who]["nearest_train_mse"] > 0 and sum(s[who]["class_fraction"].values()) == pytest.approx(1)
+        assert s[who]["class_fraction"][s[who]["top_class"]] == pytest.approx(s[who]["top_class_share"])
+    assert {p.name for p in paths.study_plots("rbm_t").glob("*.png")} == {
+        "grid.png", "gibbs_steps.png", "inpainting.png", "components.png", "inpainting_dbm.png",
+        "rbm_vs_dbm_samples.png", "dbm_layer1.png", "dbm_layer2.png"}
+
+
+# ---- study_gan_backbones ----
+
+def _fake_mnist_8x8(n_train=80, n_test=40):
+    """8×8 'digits' (small, so two GAN trainings take a second): class c lights row c % 8,
+    classes ≥ 8 also column c − 8; plus speckle."""
+    from aelab.data.contract import Processed, save_processed
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, n_train + n_test).astype(np.int64)
+    x = (rng.random((len(y), 1, 8, 8)) < 0.05).astype(np.uint8) * 255
+    for i, c in enumerate(y):
+        x[i, 0, c % 8, 1:7] = 255
+        if c >= 8:
+            x[i, 0, 1:7, c - 8] = 255
+    meta = {"name": "mnist", "kind": "image", "shape": [1, 8, 8], "value_range": [0, 255],
+            "binarized": False, "class_names": [str(i) for i in range(10)], "source": "test", "skipped": {}}
+    save_processed(paths.processed("mnist"), Processed(x[:n_train], y[:n_train], x[n_train:], y[n_train:], meta))
+
+
+@pytest.mark.slow  # ~14 s on a loaded 2-core CPU: two train@ runs, the study twice, six figures
+def test_gan_backbones_study_from_the_train_stage_writes_the_keys(project):
+    from aelab.stage_fns import train
+    from aelab.studies.gan_backbones import study_gan_backbones
+
+    raw = yaml.safe_load(Path("params.yaml").read_text())
+    for v in ("mnist_gan", "mnist_mlp_gan"):
+        raw["variants"][v].update(encoder_epochs=1, encode_steps=2)
+        raw["variants"][v]["train"].update(epochs=2)
+    raw["studies"]["gan_backbones"] = {"t": {"conv": "mnist_gan", "mlp": "mnist_mlp_gan", "dataset": "mnist",
+                                             "n_samples": 60, "n_show": 4, "fid_hidden": 8,
+                                             "fid_max_train": 0, "fid_max_iter": 5, "fid_max_test": 0}}
+    Path("params.yaml").write_text(yaml.safe_dump(complete(raw), sort_keys=False))
+    params = load_params()
+    _fake_mnist_8x8()
+    for v in ("mnist_gan", "mnist_mlp_gan"):
+        train(params, v)  # the real stage: checkpoint, metrics/train, dvclive curves
+    m = study_gan_backbones(params, "t")
+    assert "MLPClassifier" in m["fid_features"] and m["n_real_test"] == 40
+    assert 0 <= m["fid_feature_net_test_accuracy"] <= 1 and m["frechet_floor_test_halves"] >= 0
+    for role in ("conv", "mlp"):
+        r = m[role]
+        assert r["n_samples"] == 60 and 0.1 <= r["mean_max_prob"] <= 1 and r["frechet_distance"] > 0
+        assert sum(r["class_fraction"].values()) == pytest.approx(1.0, abs=1e-4)
+        assert r["top_class_share"] == pytest.approx(max(r["class_fraction"].values()), abs=1e-4)
+        assert r["classes_seen"] == sum(f >= params.health.min_class_share for f in r["class_fraction"].values())
+        assert r["top_class_share_lo"] <= r["top_class_share"] <= r["top_class_share_hi"]
+        assert r["train"]["epochs"] == 2 and r["train"]["final_train_d_loss"] > 0
+    assert m["frechet_ratio_mlp_to_conv"] == pytest.approx(
+        m["mlp"]["frechet_distance"] / m["conv"]["frechet_distance"], rel=1e-4)
+    assert read_json(paths.study_metrics("gan_backbones_t")) == m
+    assert {p.name for p in paths.study_plots("gan_backbones_t").iterdir()} == {
+        "samples.png", "losses.png", "classes.png"}
+    first = paths.study_metrics("gan_backbones_t").read_bytes()
+    study_gan_backbones(params, "t")
+    assert paths.study_metrics("gan_backbones_t").read_bytes() == first  # seeded: same bytes
+    raw["studies"]["gan_backbones"]["t"].update(conv="mnist_mlp_gan", mlp="mnist_gan")  # roles swapped
+    Path("params.yaml").write_text(yaml.safe_dump(complete(raw), sort_keys=False))
+    with pytest.raises(ConfigError, match="backbone 'conv'"):
+        study_gan_backbones(load_params(), "t")

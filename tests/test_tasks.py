@@ -152,7 +152,7 @@ def test_deterministic_consistency_is_zero_and_vae_is_not(tmp_path):
     data = striped(150)
     det = TASKS["consistency"].run(ctx_for(IdentityAE((1, 8, 8)), data, tmp_path))
     assert det["pixel_std_mean"] == 0 and det["pixel_std_max"] == 0
-    vae = build_model("mlp_vae", {"bottleneck_size": 2, "hidden_size": 16, "layers": 1}, (1, 8, 8))
+    vae = build_model("mlp_vae", {"latent_dim": 2, "hidden_size": 16, "layers": 1}, (1, 8, 8))
     sto = TASKS["consistency"].run(ctx_for(vae, data, tmp_path))
     assert sto["pixel_std_mean"] > 1e-3 and sto["stochastic_flag"] is True
 
@@ -242,7 +242,7 @@ def test_generate_names_its_sampler(tmp_path):
     data = striped(150, shape=(1, 4, 4))
     ae = TASKS["generate"].run(ctx_for(IdentityAE((1, 4, 4)), data, tmp_path))
     assert ae["sampler"] == "gmm" and ae["gmm_components"] in (1, 2, 3)
-    vae = build_model("mlp_vae", {"bottleneck_size": 2, "hidden_size": 8, "layers": 1}, (1, 4, 4))
+    vae = build_model("mlp_vae", {"latent_dim": 2, "hidden_size": 8, "layers": 1}, (1, 4, 4))
     ctx = ctx_for(vae, data, tmp_path)
     out = TASKS["generate"].run(ctx)
     assert out["sampler"] == "prior" and "gmm_components" not in out
@@ -275,6 +275,22 @@ def test_latent_counts_only_the_code_dimensions_that_vary(tmp_path):
         x[:, :, 2:, :] = 0  # the bottom two rows are always black: 8 of the 16 codes never move
     out = TASKS["latent"].run(ctx_for(IdentityAE((1, 4, 4)), data, tmp_path))
     assert out["dim"] == 16 and out["active_dims"] == 8
+
+
+def test_latent_reports_the_kl_of_the_dimension_that_carries_most(tmp_path):
+    class HalfUsed(IdentityAE):
+        """q(z|x) = N(mu, I) with mu = (3, 0, 0, …): dimension 0 carries 4.5 nats, the rest 0."""
+        has_posterior = True
+
+        def posterior(self, x):
+            mu = torch.zeros(len(x), self.latent_dim)
+            mu[:, 0] = 3.0
+            return mu, torch.zeros_like(mu)
+
+    out = TASKS["latent"].run(ctx_for(HalfUsed((1, 4, 4)), striped(150, shape=(1, 4, 4)), tmp_path))
+    assert out["kl_nats_max_dim"] == pytest.approx(4.5) and out["kl_nats"] == pytest.approx(4.5)
+    plain = TASKS["latent"].run(ctx_for(IdentityAE((1, 4, 4)), striped(150, shape=(1, 4, 4)), tmp_path))
+    assert "kl_nats" not in plain  # no posterior, no KL
 
 
 # ---- points ----
@@ -374,9 +390,9 @@ def test_evaluate_variant_moons_end_to_end(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     write_project(tmp_path, {"moons": moons()},
-                  {"dataset": "moons", "model": "mlp_ae", "bottleneck_size": 1, "hidden_size": 8},
+                  {"dataset": "moons", "model": "mlp_ae", "latent_dim": 1, "hidden_size": 8},
                   SMALL_YAML)
-    save_model(tmp_path, "mlp_ae", {"bottleneck_size": 1, "hidden_size": 8}, (2,), "moons")
+    save_model(tmp_path, "mlp_ae", {"latent_dim": 1, "hidden_size": 8}, (2,), "moons")
     evaluate_variant(load_params("params.yaml"), "v")
     m = check_metrics_file(tmp_path / "metrics/eval/v.json")
     assert set(m["skipped"]) == {"reconstruct", "denoise", "inpaint", "anomaly", "generate", "interpolate"}
@@ -396,7 +412,7 @@ def test_evaluate_variant_image_vae_with_ood_end_to_end(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     digits, ood = striped(100), striped(60, shape=(1, 12, 12), axis="cols")
     ood.meta["name"] = "mnist"
-    args = {"bottleneck_size": 2, "hidden_size": 16, "layers": 1}
+    args = {"latent_dim": 2, "hidden_size": 16, "layers": 1}
     write_project(tmp_path, {"digits": digits, "mnist": ood},
                   {"dataset": "digits", "model": "mlp_vae", **args},
                   {**SMALL_YAML, "ood": {"digits": "mnist"}})
@@ -439,8 +455,9 @@ def contract_models() -> list:
 def test_every_model_runs_every_applicable_task(name, shape, tmp_path):
     from aelab.tasks.runner import run_tasks, tidy
 
-    if shape is None:
-        pytest.skip(f"{name} takes neither 1×8×8 nor 3×32×32 images")
+    # every registered model must take one fixture shape: add a shape to contract_models
+    # rather than let a model drop out of the contract silently
+    assert shape is not None, f"{name} takes neither 1×8×8 nor 3×32×32 images: add a shape it takes"
     torch.manual_seed(0)
     model = build_model(name, CHEAP_ARGS.get(name, {}), shape)
     data, ood = striped(40, shape=shape), striped(30, axis="cols")

@@ -1,8 +1,9 @@
 """Enable an opt-in dataset in params.yaml: `python -m aelab.enable cats [--source PATH]`.
 
-Appends the dataset to `datasets:`, moves its twin variants (`<name>_*` under
-`optional_variants:`) into `variants:` and optionally sets `data.<name>.source`. Comments
-and layout of params.yaml are kept (ruamel.yaml round trip). Then `dvc repro` downloads,
+Appends the dataset to `datasets:`, copies its twin variants (the entries of
+src/aelab/optional_variants.yaml whose dataset is <name>) into `variants:` and optionally
+sets `data.<name>.source`. Comments and layout of params.yaml are kept (ruamel.yaml round
+trip); the catalogue keeps its entries. Then `dvc repro` downloads,
 trains and evaluates them; without the data, download@<name> fails with a message saying
 how to provide it.
 """
@@ -17,8 +18,20 @@ from .data.registry import DATASETS
 from .io import atomic_path
 
 
+OPTIONAL_VARIANTS = Path(__file__).with_name("optional_variants.yaml")
+
+
+def optional_variants(yaml=None) -> dict:
+    """name → variant block of the catalogue (ruamel round-trip nodes when `yaml` is given)."""
+    if yaml is None:
+        from ruamel.yaml import YAML
+
+        yaml = YAML(typ="safe")
+    return yaml.load(OPTIONAL_VARIANTS.read_text())["optional_variants"]
+
+
 def enable(path: Path, name: str, source: str | None = None) -> list[str]:
-    """Edit params.yaml in place; returns the variant names moved into `variants`."""
+    """Edit params.yaml in place; returns the variant names copied into `variants`."""
     if name not in DATASETS:
         raise SystemExit(f"error: unknown dataset {name!r}; choose from {sorted(DATASETS)}")
     from .profile import round_trip_yaml
@@ -29,10 +42,10 @@ def enable(path: Path, name: str, source: str | None = None) -> list[str]:
         doc["datasets"].append(name)
     if source is not None:
         doc.setdefault("data", {}).setdefault(name, {})["source"] = source
-    optional = doc.get("optional_variants") or {}
-    moved = [v for v in list(optional) if optional[v].get("dataset") == name]
+    optional = optional_variants(yaml)
+    moved = [v for v in optional if optional[v].get("dataset") == name and v not in doc["variants"]]
     for v in moved:
-        doc["variants"][v] = optional.pop(v)
+        doc["variants"][v] = optional[v]
     with atomic_path(path) as tmp, tmp.open("w") as fh:
         yaml.dump(doc, fh)
     return moved

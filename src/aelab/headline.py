@@ -67,6 +67,10 @@ def studies_headline(studies: dict[str, dict]) -> dict:
         elif name == "digits":
             sizes = sorted(m["variants"].values(), key=lambda v: v["bottleneck"])
             out["digits_max_rf"] = (sizes[-1].get("rf") or {}).get("accuracy_reconstructions")
+        elif name.startswith("rbm_"):  # forest accuracy on digits whose top 12 rows the RBM filled
+            out["rbm_inpaint_top12_rf"] = ((m.get("inpaint") or {}).get("top_12") or {}).get("rf_correct_merged")
+        elif name.startswith("gan_backbones"):
+            out["gan_conv_frechet"] = (m.get("conv") or {}).get("frechet_distance")
     return {k: v for k, v in out.items() if v is not None}
 
 

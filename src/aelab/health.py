@@ -26,9 +26,9 @@ class HealthParams:
       data's; chance_margin [0.05]: a probe (RF on reconstructions, kNN on codes) within
       this many accuracy points of the majority-class rate is "at chance";
       top_class_share [0.6]: one predicted class taking more than this share of
-      reconstructions or samples; kl_nats_per_dim [0.5]: posterior collapse when a VAE's
-      test KL per *active* latent dimension is below this (nats), or no dimension is
-      active (evaluate.active_variance says what counts as active);
+      reconstructions or samples; kl_nats_per_dim [0.5]: posterior collapse when no
+      latent dimension of a VAE carries this much test KL (nats; evaluate@'s
+      latent.kl_nats_max_dim — without it, the total KL spread evenly over the code);
       mode_class_fraction [0.5]: mode
       collapse when the classes seen in samples are fewer than this fraction of all
       classes; min_class_share [0.01]: a class is "seen" when it takes at least this share
@@ -72,24 +72,23 @@ def output_collapse(variance_ratio: float | None, cfg: HealthParams) -> dict:
                                        "across test samples: near-constant outputs"}}
 
 
-def posterior_collapse(kl_nats: float | None, active_dims: int | None, latent_dim: int,
+def posterior_collapse(kl_nats: float | None, kl_max_dim: float | None, latent_dim: int,
                        cfg: HealthParams) -> dict:
-    """KL per *active* dimension: a large latent of which most dimensions are unused (the
-    300-D VAE: 25 nats over about 20 active dimensions) is not collapsed, a code whose KL is
-    spread thin over every dimension, or that no dimension carries, is. Without an active
-    count (older metrics) every dimension counts."""
+    """The decoder ignores the code when not one latent dimension carries kl_nats_per_dim
+    of KL: a 300-D VAE that puts 25 nats into 20 dimensions and prunes the rest is in use
+    (unused dimensions are how a VAE spends spare capacity), a code whose KL is ~0 in every
+    dimension is collapsed. kl_max_dim: the mean test KL of the dimension that carries most;
+    None (no per-dimension figure) → the total spread evenly, the strictest reading."""
     if kl_nats is None or latent_dim < 1:
         return {}
-    active = latent_dim if active_dims is None else active_dims
-    per_dim = kl_nats / active if active else 0.0
-    if active and per_dim >= cfg.kl_nats_per_dim:
+    top = kl_nats / latent_dim if kl_max_dim is None else kl_max_dim
+    if top >= cfg.kl_nats_per_dim:
         return {}
-    why = (f"test KL {per_dim:.3g} nats per active latent dimension ({active} of {latent_dim} "
-           "active): the decoder ignores the code") if active else \
-        f"no latent dimension is active (test KL {kl_nats:.3g} nats): the decoder ignores the code"
-    return {"posterior_collapse": {"kl_nats_per_active_dim": per_dim, "active_dims": active,
-                                   "latent_dim": latent_dim, "threshold": cfg.kl_nats_per_dim,
-                                   "why": why}}
+    return {"posterior_collapse": {
+        "kl_nats": kl_nats, "kl_nats_max_dim": top, "latent_dim": latent_dim,
+        "threshold": cfg.kl_nats_per_dim,
+        "why": f"no latent dimension carries {cfg.kl_nats_per_dim:g} nats of test KL (largest "
+               f"{top:.3g}, total {kl_nats:.3g} over {latent_dim}): the decoder ignores the code"}}
 
 
 def at_chance(name: str, accuracy: float | None, chance: float | None, cfg: HealthParams,
@@ -142,8 +141,8 @@ def evaluate_health(metrics: dict, train: dict, monotone_objective: bool, cfg: H
     first = train.get("first_epoch", {}).get("train_loss") if monotone_objective else None
     return verdict(
         output_collapse(ratio, cfg),
-        posterior_collapse(train.get("test", {}).get("kl_nats"), metrics.get("latent.active_dims"),
-                           int(metrics.get("latent.dim", 0)), cfg),
+        posterior_collapse(metrics.get("latent.kl_nats", train.get("test", {}).get("kl_nats")),
+                           metrics.get("latent.kl_nats_max_dim"), int(metrics.get("latent.dim", 0)), cfg),
         at_chance("codes_at_chance", metrics.get("latent.knn_accuracy"), metrics.get("latent.knn_chance"),
                   cfg, "kNN accuracy on test codes"),
         divergence(first, train.get("train", {}).get("loss"), cfg),

@@ -81,9 +81,14 @@ def _ssim_fp32(a: torch.Tensor, b: torch.Tensor, size: int, sigma: float) -> tor
     return s.flatten(1).mean(1)
 
 
+def kl_normal_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, 1)) per sample and latent dimension (B, latent), nats."""
+    return 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar)
+
+
 def kl_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) per sample (B,), in nats."""
-    return 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).sum(1)
+    return kl_normal_per_dim(mu, logvar).sum(1)
 
 
 def kernel_matrix(a: torch.Tensor, b: torch.Tensor, kind: str, bandwidths) -> torch.Tensor:

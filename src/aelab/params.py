@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Literal
 import yaml
 
 from . import paths
-from .config import coerce, join, parse, spec, to_dict
+from .config import join, parse, spec, to_dict
 from .errors import AelabError, ConfigError
 from .health import HealthParams
 from .studies.config import StudiesParams
@@ -42,6 +42,16 @@ class Runtime:
 
     threads: int = spec(0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+@dataclass(frozen=True)
+class PreprocessParams:
+    """preprocess@<dataset>'s figure plots/preprocess/<dataset>.png (aelab.data.preview):
+    preview_examples [8] raw originals shown above their preprocessed versions (points
+    datasets scatter their training points instead); preview_seed [0] picks them."""
+
+    preview_examples: int = spec(8, ge=1, le=32)
+    preview_seed: int = spec(0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -142,18 +152,14 @@ class Params:
     runtime: Runtime = spec(Runtime())
     datasets: tuple[str, ...] = spec(())
     data: dict[str, Any] = spec({})
+    preprocess: PreprocessParams = spec(PreprocessParams())
     train: TrainParams = spec(TrainParams())
     variants: dict[str, VariantParams] = spec({})
-    optional_variants: dict[str, VariantParams] = spec({})  # twins on opt-in datasets (aelab.enable)
     evaluate: EvaluateParams = spec(EvaluateParams())
     classify: ClassifyParams = spec(ClassifyParams())
     health: HealthParams = spec(HealthParams())
     studies: StudiesParams = spec(StudiesParams())
     report: ReportParams = spec(ReportParams())
-    # Sections that tests/test_pipeline.py substitutes in its tiny end-to-end run; each
-    # must itself be a valid section (checked in validate).
-    tiny_overrides: dict[str, Any] = spec({})
-    OPTIONAL_KEYS: ClassVar[tuple[str, ...]] = ("tiny_overrides",)  # completeness checked per section
 
     def validate(self, key: str) -> None:
         from .data.registry import DATASETS
@@ -168,17 +174,8 @@ class Params:
                 raise ConfigError(f"data.{name}", f"unknown dataset; choose from {sorted(DATASETS)}")
         for name in self.datasets:
             self.dataset_cfg(name)  # validates
-        sections = typing.get_type_hints(Params)
-        for section, value in self.tiny_overrides.items():
-            if section in ("tiny_overrides", "variants", "datasets") or section not in sections:
-                raise ConfigError(f"tiny_overrides.{section}", "not a section that can be overridden")
-            coerce(sections[section], value, f"tiny_overrides.{section}")
         for name in self.variants:
             self.variant(name)
-        for name, v in self.optional_variants.items():
-            if name in self.variants:
-                raise ConfigError(f"optional_variants.{name}", "also defined under variants")
-            self._resolve(name, v, f"optional_variants.{name}")
 
     def dataset_cfg(self, name: str):
         """The validated config dataclass of dataset `name` (defaults where params are silent)."""
@@ -281,7 +278,7 @@ MISSING = "missing; every setting that changes a result must be in params.yaml (
 
 def require_complete(raw: dict) -> None:
     """ConfigError naming the first setting (a field of a section's dataclass, of a data
-    block, of a variant's model config, of a tiny_overrides section) missing from `raw`.
+    block, of a variant's model config) missing from `raw`.
     Run after parse(Params, raw), so types and names are already valid."""
     _walk_settings(raw, fill=False)
 
@@ -309,10 +306,6 @@ def _walk_settings(raw: dict, fill: bool) -> None:
     for name, block in (data or {}).items():  # … and every block is complete
         if name in DATASETS:
             _settings(DATASETS[name].config, block, f"data.{name}", fill)
-    sections = typing.get_type_hints(Params)
-    for section, value in (raw.get("tiny_overrides") or {}).items():
-        if section in sections:
-            _settings(sections[section], value, f"tiny_overrides.{section}", fill)
 
 
 def _settings(tp, value, key: str, fill: bool) -> None:

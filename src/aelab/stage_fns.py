@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import time
 from pathlib import Path
 
 from . import paths
@@ -35,9 +36,20 @@ def download(params: Params, name: str) -> Path:
 
 
 def preprocess(params: Params, name: str) -> Path:
-    spec, cfg = get_dataset(name), params.dataset_cfg(name)
-    processed = spec.preprocess(cfg, paths.raw_dir(name))
-    save_processed(paths.processed(name), processed)
+    """Write data/processed/<name>.npz and its preview figure plots/preprocess/<name>.png."""
+    from .data.preview import write_preview
+
+    spec, cfg, raw = get_dataset(name), params.dataset_cfg(name), paths.raw_dir(name)
+    processed = spec.preprocess(cfg, raw)
+    pp = params.preprocess
+    # both go to hidden temp paths, swapped in together at the end (npz last, aelab.io); the
+    # preview only reads `processed`, so the npz is the same with or without it
+    with staged_outputs(paths.preprocess_preview(name), paths.processed(name)) as (png, npz):
+        t0 = time.perf_counter()
+        shown = write_preview(png, spec.preview, cfg, raw, processed, pp.preview_examples, pp.preview_seed)
+        log.info("preprocess@%s: preview of %d examples (%.1f s) → %s", name, shown,
+                 time.perf_counter() - t0, paths.preprocess_preview(name))
+        save_processed(npz, processed)
     m = processed.meta
     log.info("preprocess@%s: %d train / %d test, shape %s, source: %s, skipped: %s", name,
              len(processed.x_train), len(processed.x_test), m["shape"], m["source"], m["skipped"] or "none")

@@ -116,19 +116,24 @@ def _npz_problem(path: Path, err: BaseException) -> str:
 
 
 def to_model_input(x: np.ndarray, meta: dict):
-    """Stored arrays → float32 tensor the models see.
+    """Stored arrays → float32 tensor the models see (model_input as a tensor)."""
+    import torch
+
+    return torch.from_numpy(model_input(x, meta))
+
+
+def model_input(x: np.ndarray, meta: dict) -> np.ndarray:
+    """Stored arrays → float32 array the models see; numpy, so figures need no torch import.
 
     Images: uint8 in [0, value_range max] → [0, 1]. Points: standardized with the train
     mean/std recorded in meta (so held-out sets use the train statistics).
     """
-    import torch
-
     if meta["kind"] == "image":
         scale = float(meta["value_range"][1])
-        return torch.from_numpy(x.astype(np.float32) / scale)
+        return x.astype(np.float32) / scale
     mean = np.asarray(meta["standardize"]["mean"], dtype=np.float32)
     std = np.asarray(meta["standardize"]["std"], dtype=np.float32)
-    return torch.from_numpy((x.astype(np.float32) - mean) / std)
+    return (x.astype(np.float32) - mean) / std
 
 
 def from_model_output(x, meta: dict) -> np.ndarray:

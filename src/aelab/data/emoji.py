@@ -30,7 +30,8 @@ from ..config import SEED_MAX, spec
 from ..errors import DataUnavailable
 from . import sources
 from .contract import Processed
-from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder
+from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder, preview_folder
+from .preview import Example, RawPreview, pick
 from .sources import SourceFailed
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,13 @@ def download_emoji(cfg: EmojiConfig, raw_dir: Path) -> dict:
 def render(text: str, font, size: int, background) -> np.ndarray | str:
     """One emoji → (3, size, size) uint8, or the reason it is unusable: nothing drawn, or
     the sequence did not shape into one glyph."""
+    canvas = draw_glyph(text, font)
+    return canvas if isinstance(canvas, str) else to_square(canvas, size, background)
+
+
+def draw_glyph(text: str, font):
+    """One emoji as the font draws it at its strike: an RGBA image of its text box
+    (~136×128 px for Noto, transparent around the picture), or why it is unusable."""
     from PIL import Image, ImageDraw
 
     first = font.getlength(text[0])  # one glyph's advance (136 px for Noto)
@@ -188,6 +196,13 @@ def render(text: str, font, size: int, background) -> np.ndarray | str:
         return "renders empty"
     canvas = Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
     ImageDraw.Draw(canvas).text((-left, -top), text, font=font, embedded_color=True)
+    return canvas
+
+
+def to_square(canvas, size: int, background) -> np.ndarray | str:
+    """A drawn glyph → (3, size, size) uint8: cropped to its content, on `background`."""
+    from PIL import Image
+
     box = canvas.getchannel("A").getbbox()  # the drawn content
     if box is None:
         return "renders empty"
@@ -199,19 +214,25 @@ def render(text: str, font, size: int, background) -> np.ndarray | str:
     return np.asarray(out, dtype=np.uint8).transpose(2, 0, 1).copy()
 
 
-def render_font(raw_dir: Path, size: int, background) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
-    """Render every listed sequence → (x (N,3,S,S), labels (N,), sequences kept, skip counts)."""
+def open_font(path: Path):
+    """The font copied into raw_dir, at its bitmap strike, shaped by raqm where Pillow has it."""
     from PIL import ImageFont, features
-    from tqdm import tqdm
 
-    data = json.loads((raw_dir / SEQUENCES).read_text())
     engine = ImageFont.Layout.RAQM if features.check("raqm") else ImageFont.Layout.BASIC
     if engine != ImageFont.Layout.RAQM:
         log.warning("Pillow lacks raqm: multi-code-point emoji cannot be shaped and will be skipped")
     try:
-        font = ImageFont.truetype(str(raw_dir / data["font"]), STRIKE_PX, layout_engine=engine)
+        return ImageFont.truetype(str(path), STRIKE_PX, layout_engine=engine)
     except OSError as err:  # e.g. a bitmap font without a 109 px strike
-        raise DataUnavailable(f"cannot render {data['font']} at {STRIKE_PX} px: {err}") from None
+        raise DataUnavailable(f"cannot render {path.name} at {STRIKE_PX} px: {err}") from None
+
+
+def render_font(raw_dir: Path, size: int, background) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
+    """Render every listed sequence → (x (N,3,S,S), labels (N,), sequences kept, skip counts)."""
+    from tqdm import tqdm
+
+    data = json.loads((raw_dir / SEQUENCES).read_text())
+    font = open_font(raw_dir / data["font"])
     images, labels, kept, seen = [], [], [], set()
     skipped = {"renders empty": 0, "not one glyph": 0, "layout failed": 0, "duplicate image": 0}
     for hexes in tqdm(data["sequences"], desc="emoji", unit="glyph", disable=None, mininterval=5):
@@ -281,3 +302,24 @@ def preprocess_emoji(cfg: EmojiConfig, raw_dir: Path) -> Processed:
             "class_counts": dict(zip(CLASS_NAMES, np.bincount(y, minlength=len(CLASS_NAMES)).tolist())),
             **extra}
     return Processed(x_tr, y_tr, x_te, y_te, meta)
+
+
+def preview_emoji(cfg: EmojiConfig, raw_dir: Path, n: int, rng) -> RawPreview:
+    """Raw glyphs as the font draws them (or the source's files) and their S×S renders."""
+    if (raw_dir / IMAGES).is_dir():
+        return preview_folder(raw_dir / IMAGES, cfg.size, cfg.background, cfg.max_pixels,
+                              cfg.max_aspect, n, rng)
+    data = json.loads((raw_dir / SEQUENCES).read_text())
+    font, seqs = open_font(raw_dir / data["font"]), data["sequences"]
+
+    def make(i: int) -> Example | None:
+        try:  # what render_font does, keeping the glyph as drawn
+            glyph = draw_glyph("".join(chr(int(h, 16)) for h in seqs[i].split()), font)
+            x = glyph if isinstance(glyph, str) else to_square(glyph, cfg.size, cfg.background)
+        except (RuntimeError, OSError, ValueError):
+            return None
+        if isinstance(x, str):  # skipped by render_font too
+            return None
+        return Example(np.asarray(glyph), x, note=f"{glyph.width}×{glyph.height} RGBA")
+
+    return pick(len(seqs), n, rng, make, f"{data['font']}\nglyph at {STRIKE_PX} px")

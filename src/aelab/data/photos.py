@@ -24,7 +24,8 @@ from ..config import SEED_MAX, spec
 from ..errors import ConfigError, DataError, DataUnavailable
 from . import safe_pickle, sources
 from .contract import Processed
-from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder
+from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder, preview_folder
+from .preview import Example, RawPreview, pick
 from .sources import SourceFailed
 
 IMAGES = "images"  # raw_dir/images/… holds the extracted photos, original relative paths kept
@@ -120,11 +121,15 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def preprocess_cifar10(cfg: Cifar10Config, raw_dir: Path) -> Processed:
+def _cifar_folder(raw_dir: Path) -> Path:
     found = sorted(raw_dir.rglob("data_batch_1"))
     if not found:
         raise DataUnavailable(f"{raw_dir} holds no CIFAR-10 batches; run the download stage first")
-    folder = found[0].parent
+    return found[0].parent
+
+
+def preprocess_cifar10(cfg: Cifar10Config, raw_dir: Path) -> Processed:
+    folder = _cifar_folder(raw_dir)
     parts = [_cifar_batch(folder / b) for b in CIFAR_BATCHES[:-1]]
     x_tr, y_tr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     x_te, y_te = _cifar_batch(folder / "test_batch")
@@ -139,6 +144,13 @@ def preprocess_cifar10(cfg: Cifar10Config, raw_dir: Path) -> Processed:
             "source": sources.source_of(raw_dir, "CIFAR-10")["source"], "skipped": {},
             "limit_train": cfg.limit_train}
     return Processed(x_tr, y_tr, x_te, y_te, meta)
+
+
+def preview_cifar10(cfg: Cifar10Config, raw_dir: Path, n: int, rng) -> RawPreview:
+    """Originals from test_batch (all of it is x_test, whatever limit_train), stored as they are."""
+    x, _ = _cifar_batch(_cifar_folder(raw_dir) / "test_batch")  # (N, 3, 32, 32) uint8
+    return pick(len(x), n, rng, lambda i: Example(x[i].transpose(1, 2, 0), x[i]),
+                "pickled batch,\nuint8 RGB 0–255")
 
 
 # --- shared by the photo-folder datasets (cats, pistachios) -----------------------------------
@@ -203,6 +215,10 @@ def _load_photos(raw_dir: Path, cfg, name: str, fallback: str):
         raise DataUnavailable(f"{name}: only {len(x)} usable images among {report.n_files} files "
                               f"in {root}; skipped: {report.skipped}")
     return x, names, report, src["source"]
+
+
+def preview_photos(cfg, raw_dir: Path, n: int, rng) -> RawPreview:
+    return preview_folder(raw_dir / IMAGES, cfg.size, cfg.background, cfg.max_pixels, cfg.max_aspect, n, rng)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import numpy as np
 from ..config import SEED_MAX, spec
 from ..io import write_npz
 from .contract import Processed, standardization
+from .preview import Example, RawPreview, pick
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,16 @@ def download_digits(cfg: DigitsConfig, raw_dir: Path) -> dict:
     return {"source": "sklearn.datasets.load_digits (bundled with scikit-learn)"}
 
 
+def _digits_raw(raw_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(raw_dir / "digits.npz") as z:
+        return z["images"], z["target"]  # (1797, 8, 8) uint8 values 0..16, (1797,) int64
+
+
 def preprocess_digits(cfg: DigitsConfig, raw_dir: Path) -> Processed:
     from sklearn.model_selection import train_test_split
 
-    with np.load(raw_dir / "digits.npz") as z:
-        x, y = z["images"][:, None], z["target"]  # (1797, 1, 8, 8) values 0..16
+    x, y = _digits_raw(raw_dir)
+    x = x[:, None]  # (1797, 1, 8, 8)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=cfg.test_size, stratify=y,
                                               random_state=cfg.seed)
     meta = {
@@ -98,3 +104,9 @@ def preprocess_digits(cfg: DigitsConfig, raw_dir: Path) -> Processed:
         "source": "sklearn.datasets.load_digits", "skipped": {},
     }
     return Processed(x_tr, y_tr, x_te, y_te, meta)
+
+
+def preview_digits(cfg: DigitsConfig, raw_dir: Path, n: int, rng) -> RawPreview:
+    """Raw digits and what preprocess_digits stores for them: the same 0..16 values."""
+    x, _ = _digits_raw(raw_dir)
+    return pick(len(x), n, rng, lambda i: Example(x[i], x[i][None]), "digits.npz,\nuint8 0–16", vmax=16)

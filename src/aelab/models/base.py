@@ -30,7 +30,8 @@ class Autoencoder(nn.Module):
     e.g. a GAN's inversion: slow, so tasks cap their image counts), has_own_fit (training
     is the model's own `own_fit`, e.g. the GAN's two players or the stacked AE's phases;
     everything else goes through train.fit), has_prior (sample() from N(0, I)),
-    stochastic (reconstruct(x, sample=True) differs between calls), needs_labels
+    stochastic (reconstruct(x, sample=True) differs between calls), has_posterior
+    (posterior(x) gives the Gaussian q(z|x) as (mu, logvar): VAEs), needs_labels
     (forward(x, y)), loss_units (what `loss` measures, e.g. "nats/image"),
     monotone_objective (`loss` starts positive and only falls in healthy training, so a
     loss far above epoch 1's is divergence: train.diverge_factor and the health check
@@ -42,6 +43,7 @@ class Autoencoder(nn.Module):
     has_own_fit = False
     has_prior = False
     stochastic = False
+    has_posterior = False
     needs_labels = False
     loss_units = ""
     monotone_objective = True
@@ -87,6 +89,9 @@ class Autoencoder(nn.Module):
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator, device=device)
         return self.decode(z)
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError(f"{type(self).__name__} has no Gaussian posterior (has_posterior is False)")
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> ModelOutput:
         raise NotImplementedError
@@ -146,6 +151,11 @@ class GaussianPosterior:
 
     has_prior = True
     stochastic = True
+    has_posterior = True
+
+    def posterior(self, x):
+        """(mu, logvar) of q(z|x), each (B, latent)."""
+        return self._posterior(x)
 
     def _code_width(self, latent: int) -> int:
         return 2 * latent

@@ -27,13 +27,13 @@ def _check_filters(filters, key: str) -> None:
 
 @dataclass(frozen=True)
 class MLPAEConfig:
-    """bottleneck_size: latent dimensions (default 2); hidden_size: width of every hidden
+    """latent_dim: latent dimensions (default 2); hidden_size: width of every hidden
     layer (64); layers: hidden layers in the encoder, mirrored by the decoder (2);
     output: 'linear' (points, standardized data) or 'sigmoid' (images in [0, 1]);
     loss: reconstruction loss (see aelab.losses; 'mse' = MSE per coordinate,
     'bce' = nats per image); ssim_weight: weight of the SSIM term in 'bce_ssim'."""
 
-    bottleneck_size: int = spec(2, ge=1)
+    latent_dim: int = spec(2, ge=1)
     hidden_size: int = spec(64, ge=1)
     layers: int = spec(2, ge=1)
     output: Literal["linear", "sigmoid"] = "linear"
@@ -193,21 +193,26 @@ class MMDAEConfig:
 
 @dataclass(frozen=True)
 class GANConfig:
-    """latent_dim: dimensions of z ~ N(0, I) (64); filters: channels of the stride-2 stages
-    of the discriminator, mirrored by the generator ((64, 128)); convs_per_stage: convs per
-    stage, extra ones stride 1 (1); dense: hidden Dense width before D's logit, 0 = none
-    (0); batchnorm: BN in G and in D after its first layer (true); leak: LeakyReLU slope
-    in D (0.2); label_smoothing: real targets are 1 − this for D (0.0, one-sided);
-    encoder_epochs: epochs of the inversion encoder E trained after the GAN, 0 = none
-    (10); encoder_lr: its Adam learning rate (0.001); encode_steps: Adam steps refining
-    z in encode(), from E(x) or from 0 (20); encode_lr: their step size in z units
-    (0.05). Input: images C×H×W in [0, 1], H, W ≥ 2^len(filters).
+    """latent_dim: dimensions of z ~ N(0, I) (64); backbone: the players' nets, 'conv'
+    (DCGAN: stride-2 conv stages) or 'mlp' (fully connected, gan_mlp.py) ('conv');
+    filters: channels of the stride-2 stages of the discriminator, mirrored by the
+    generator ((64, 128); conv only); convs_per_stage: convs per stage, extra ones stride
+    1 (1; conv only); dense: hidden Dense width before D's logit, 0 = none (0; conv only);
+    hidden_sizes: widths of G's hidden layers, z → … → C·H·W; D (and E) use them
+    reversed ((256, 512); mlp only); batchnorm: BN in G and in D after its first layer
+    (true; the mlp D never, see gan_mlp.py); leak: LeakyReLU slope in D (0.2); label_smoothing: real targets are 1 − this
+    for D (0.0, one-sided); encoder_epochs: epochs of the inversion encoder E trained after
+    the GAN, 0 = none (10); encoder_lr: its Adam learning rate (0.001); encode_steps: Adam
+    steps refining z in encode(), from E(x) or from 0 (20); encode_lr: their step size in
+    z units (0.05). Input: images C×H×W in [0, 1], H, W ≥ 2^len(filters) for 'conv'.
     Learning rate, epochs and batch size come from `train` (DCGAN: lr 2e-4, batch 128)."""
 
     latent_dim: int = spec(64, ge=1)
+    backbone: Literal["conv", "mlp"] = "conv"
     filters: tuple[int, ...] = (64, 128)
     convs_per_stage: int = spec(1, ge=1, le=4)
     dense: int = spec(0, ge=0)
+    hidden_sizes: tuple[int, ...] = (256, 512)
     batchnorm: bool = True
     leak: float = spec(0.2, ge=0, lt=1)
     label_smoothing: float = spec(0.0, ge=0, lt=0.5)
@@ -218,21 +223,24 @@ class GANConfig:
 
     def validate(self, key: str) -> None:
         _check_filters(self.filters, key)
+        if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
+            raise ConfigError(f"{key}.hidden_sizes", f"needs one or more positive widths, got {self.hidden_sizes!r}")
 
 
 # --- stacked.py ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class StackedAEConfig:
-    """hidden_sizes: widths of the stacked layers, the last one is the code ((256, 64));
-    activation: hidden non-linearity, 'relu' or 'sigmoid' ('relu'); output: 'sigmoid'
+    """hidden_sizes: widths of the stacked layers before the code ((256,)); latent_dim:
+    width of the last stacked layer, the code (64); activation: hidden non-linearity, 'relu' or 'sigmoid' ('relu'); output: 'sigmoid'
     (images in [0, 1]) or 'linear' (points) ('sigmoid'); loss: reconstruction loss of the
     input layer ('bce' = nats per image, 'mse'/'l1' per pixel, 'sse' per image; inner
     layers use MSE per unit); n_classes: classes of the softmax head (10); pretrain_epochs,
     head_epochs, finetune_epochs: epochs of each phase, 0 = train.epochs (0, 0, 0).
     Input: any shape (flattened); labels int64 in [0, n_classes)."""
 
-    hidden_sizes: tuple[int, ...] = (256, 64)
+    hidden_sizes: tuple[int, ...] = (256,)
+    latent_dim: int = spec(64, ge=1)
     activation: Literal["relu", "sigmoid"] = "relu"
     output: Literal["linear", "sigmoid"] = "sigmoid"
     loss: Literal["bce", "mse", "sse", "l1"] = "bce"
@@ -242,7 +250,7 @@ class StackedAEConfig:
     finetune_epochs: int = spec(0, ge=0)
 
     def validate(self, key: str) -> None:
-        if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
+        if any(h < 1 for h in self.hidden_sizes):
             raise ConfigError(f"{key}.hidden_sizes", f"needs positive widths, got {self.hidden_sizes!r}")
         if self.loss == "bce" and self.output != "sigmoid":
             raise ConfigError(f"{key}.loss", "'bce' needs output: sigmoid (values in [0, 1])")
@@ -252,7 +260,7 @@ class StackedAEConfig:
 
 @dataclass(frozen=True)
 class RBMConfig:
-    """n_hidden: binary hidden units (128); cd_k: Gibbs steps k per negative sample (1);
+    """latent_dim: binary hidden units, the code (128); cd_k: Gibbs steps k per negative sample (1);
     pcd: persistent contrastive divergence (False): the k steps continue persistent chains
     instead of restarting at the data (Tieleman 2008; scikit-learn's BernoulliRBM is PCD
     with k = 1); pcd_chains: number of persistent chains (0 = the first training batch's
@@ -263,10 +271,42 @@ class RBMConfig:
     from noise (500); init_std: std of the initial weights (0.01, Hinton's guide). Input:
     data in [0, 1] of any shape with ≥ 2 axes (images), flattened."""
 
-    n_hidden: int = spec(128, ge=1)
+    latent_dim: int = spec(128, ge=1)
     cd_k: int = spec(1, ge=1, le=100)
     pcd: bool = False
     pcd_chains: int = spec(0, ge=0)
+    binarize: Literal["dynamic", "threshold", "none"] = "dynamic"
+    sample_steps: int = spec(500, ge=1)
+    init_std: float = spec(0.01, gt=0)
+
+    def validate(self, key: str) -> None:
+        pass
+
+
+# --- dbm.py ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DBMConfig:
+    """latent_dim: binary units of the first hidden layer h1, the code encode() returns
+    (500); top_dim: binary units of the second hidden layer h2 (1000); mf_steps: mean-field
+    fixed-point iterations for the data-dependent statistics and encode() (10); cd_k: Gibbs
+    sweeps v → h1 → (v, h2) per update of the persistent chains (1); pcd_chains: number of
+    persistent chains (0 = the first training batch's size); pretrain_epochs: epochs of
+    greedy RBM pre-training per layer before joint training, 0 = none (joint training from
+    the random init) (5); pretrain_lr: learning rate of the pre-training phases, 0 = train.lr
+    (0; Salakhutdinov & Hinton pre-train at 10× the joint rate); binarize: how grey levels become the binary visible units, as the
+    RBM's ('dynamic', 'threshold', 'none'; 'dynamic'); sample_steps: Gibbs sweeps of sample()
+    from noise (500); init_std: std of the initial weights (0.01). Input: data in [0, 1] of
+    any shape with ≥ 2 axes (images), flattened. Epochs of joint training, lr, optimizer and
+    batch size come from `train` (pre-training uses the same optimizer and batch size)."""
+
+    latent_dim: int = spec(500, ge=1)
+    top_dim: int = spec(1000, ge=1)
+    mf_steps: int = spec(10, ge=1, le=200)
+    cd_k: int = spec(1, ge=1, le=100)
+    pcd_chains: int = spec(0, ge=0)
+    pretrain_epochs: int = spec(5, ge=0)
+    pretrain_lr: float = spec(0.0, ge=0, le=10)
     binarize: Literal["dynamic", "threshold", "none"] = "dynamic"
     sample_steps: int = spec(500, ge=1)
     init_std: float = spec(0.01, gt=0)
@@ -289,4 +329,5 @@ MODEL_CONFIGS: dict[str, type] = {
     "gan": GANConfig,
     "stacked_ae": StackedAEConfig,
     "rbm": RBMConfig,
+    "dbm": DBMConfig,
 }

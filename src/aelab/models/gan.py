@@ -4,6 +4,8 @@ Generator = conv.conv_decoder (Dense → reshape → stride-2 ConvTranspose stag
 sigmoid output); discriminator = conv.conv_encoder with one logit (stride-2 convs, BN
 except on the input layer, LeakyReLU 0.2). Trained by its own adversarial loop
 (own_fit, the one exception to train.fit): non-saturating loss, Adam(lr, betas (0.5, 0.999)).
+`backbone: mlp` swaps both players (and E) for fully connected nets (gan_mlp.py); the
+loss, the loop and everything below stay the same.
 
 A GAN has no encoder of its own, so encode(x) recovers a code from G (frozen, eval mode):
   1. an amortised guess z0 = E(x) from an inversion encoder E (the discriminator's
@@ -30,6 +32,7 @@ import torch.nn.functional as F
 from .base import Autoencoder, ModelOutput
 from .configs import GANConfig
 from .conv import check_image_input, conv_decoder, conv_encoder
+from .gan_mlp import mlp_discriminator, mlp_generator
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +51,33 @@ class GAN(Autoencoder):
         cfg.validate("model_args")
         self.check_input(cfg, self.input_shape)
         self.latent_dim = cfg.latent_dim
-        self.discriminator, sizes = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
-                                                 cfg.dense, 1, leak=cfg.leak, batchnorm=cfg.batchnorm)
-        self.generator = conv_decoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
-                                      cfg.latent_dim, sizes, batchnorm=cfg.batchnorm)
+        # D: (B, C, H, W) → (B, 1) logit; G: (B, latent) → (B, C, H, W) logits. Built D, G, E
+        # in this order, so a seed gives the conv backbone the weights it always had.
+        if cfg.backbone == "mlp":
+            self.discriminator = self._critic(1)
+            self.generator = mlp_generator(self.input_shape, cfg.hidden_sizes, cfg.latent_dim,
+                                           cfg.batchnorm)
+        else:
+            self.discriminator, sizes = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
+                                                     cfg.dense, 1, leak=cfg.leak, batchnorm=cfg.batchnorm)
+            self.generator = conv_decoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
+                                          cfg.latent_dim, sizes, batchnorm=cfg.batchnorm)
         self.encoder = None  # the inversion encoder E: (B, C, H, W) → (B, latent)
         if cfg.encoder_epochs:
-            self.encoder, _ = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
-                                           cfg.dense, cfg.latent_dim, leak=cfg.leak,
-                                           batchnorm=cfg.batchnorm)
+            self.encoder = self._critic(cfg.latent_dim)
+
+    def _critic(self, out_dim: int):
+        """D's architecture with out_dim outputs (1: D itself; latent_dim: E)."""
+        cfg = self.cfg
+        if cfg.backbone == "mlp":
+            return mlp_discriminator(self.input_shape, cfg.hidden_sizes, out_dim, cfg.leak)
+        net, _ = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage, cfg.dense, out_dim,
+                              leak=cfg.leak, batchnorm=cfg.batchnorm)
+        return net
 
     @classmethod
     def check_input(cls, cfg, input_shape) -> None:
-        check_image_input(input_shape, 2 ** len(cfg.filters))
+        check_image_input(input_shape, 2 ** len(cfg.filters) if cfg.backbone == "conv" else 1)
 
     def decode(self, z):
         return torch.sigmoid(self.generator(z))  # (B, C, H, W) in [0, 1]

@@ -15,20 +15,20 @@ class MLPAutoencoder(Autoencoder):
     """Encoder in → hidden×layers (Linear+ReLU) → bottleneck (linear); decoder mirrors it
     and ends linear (or with a sigmoid for images). Inputs of any shape are flattened."""
 
-    def __init__(self, input_size: int, bottleneck_size: int, hidden_size: int, layers: int,
+    def __init__(self, input_size: int, latent_dim: int, hidden_size: int, layers: int,
                  cfg: MLPAEConfig | None = None, input_shape: tuple[int, ...] | None = None):
-        cfg = cfg or MLPAEConfig(bottleneck_size, hidden_size, layers)
+        cfg = cfg or MLPAEConfig(latent_dim, hidden_size, layers)
         super().__init__(cfg, input_shape or (input_size,))
-        self.latent_dim = bottleneck_size
+        self.latent_dim = latent_dim
         hidden = [hidden_size] * layers
-        self.encoder = mlp([input_size, *hidden, self._code_width(bottleneck_size)])
-        self.decoder = mlp([bottleneck_size, *hidden, input_size])
+        self.encoder = mlp([input_size, *hidden, self._code_width(latent_dim)])
+        self.decoder = mlp([latent_dim, *hidden, input_size])
         self.logits = cfg.output == "sigmoid"
         self.loss_units = _units(cfg.loss)
 
     @classmethod
     def from_config(cls, cfg, input_shape):
-        return cls(math.prod(input_shape), cfg.bottleneck_size, cfg.hidden_size, cfg.layers,
+        return cls(math.prod(input_shape), cfg.latent_dim, cfg.hidden_size, cfg.layers,
                    cfg, input_shape)
 
     def _code_width(self, latent: int) -> int:

@@ -32,7 +32,7 @@ pixel flipped. One pixel per image makes it noisy: over 1,000 MNIST test digits 
 epoch-to-epoch scatter is ~±10 nats. `recon_mse` is one mean-field up-down pass on the
 grey levels (MSE per pixel); `cd_loss` the gap above.
 
-encode(x) = p(h = 1 | x) (in [0, 1]^n_hidden); decode(h) = p(v = 1 | h);
+encode(x) = p(h = 1 | x) (in [0, 1]^latent_dim); decode(h) = p(v = 1 | h);
 reconstruct(x, sample=True) samples h first; sample(n) runs a Gibbs chain of
 `sample_steps` steps from uniform noise and returns the final p(v | h). The prior is the
 RBM's own marginal, not N(0, I): sample() is overridden accordingly.
@@ -61,10 +61,10 @@ class RBM(Autoencoder):
         super().__init__(cfg, input_shape)
         self.check_input(cfg, self.input_shape)
         d = math.prod(self.input_shape)
-        self.latent_dim = cfg.n_hidden
-        self.W = nn.Parameter(torch.randn(d, cfg.n_hidden) * cfg.init_std)  # (D, H)
+        self.latent_dim = cfg.latent_dim
+        self.W = nn.Parameter(torch.randn(d, cfg.latent_dim) * cfg.init_std)  # (D, H)
         self.b_v = nn.Parameter(torch.zeros(d))
-        self.b_h = nn.Parameter(torch.zeros(cfg.n_hidden))
+        self.b_h = nn.Parameter(torch.zeros(cfg.latent_dim))
         # PCD's persistent chains (P, D), binary; training state only, not in the state_dict
         # (a checkpoint needs no chains: sample() starts from noise)
         self.chains: torch.Tensor | None = None
@@ -94,10 +94,43 @@ class RBM(Autoencoder):
             v = torch.bernoulli(self._p_v(h), generator=generator)
         return v
 
-    def binarize(self, v):
+    @torch.no_grad()
+    def gibbs_chain(self, v, steps, generator=None) -> list[torch.Tensor]:
+        """Gibbs chain from binary v (B, D): sweep t draws h ~ p(h | v), then v ~ p(v | h).
+        For each k in `steps` (ascending, ≥ 1) the sweep-k mean-field p(v = 1 | h), (B, D):
+        what the chain "shows" after k steps, without the last draw's pixel noise."""
+        steps = sorted(set(int(k) for k in steps))
+        if not steps or steps[0] < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        out, want = [], set(steps)
+        for t in range(1, steps[-1] + 1):
+            p = self._p_v(torch.bernoulli(self._p_h(v), generator=generator))  # (B, D)
+            v = torch.bernoulli(p, generator=generator)  # (B, D) binary
+            if t in want:
+                out.append(p)
+        return out
+
+    @torch.no_grad()
+    def gibbs_clamped(self, v, known, steps: int, generator=None) -> torch.Tensor:
+        """Fill the unknown pixels of v (B, D) by a Gibbs chain of p(v_hole | v_known): the
+        known pixels (known: (B, D) bool) stay at v throughout; the hole starts from
+        Bernoulli(σ(b_v)) (the bias-only marginal, as the PCD chains) and is redrawn each
+        sweep. Returns (B, D): v on the known pixels, the last sweep's p(v = 1 | h) on the
+        hole (mean-field, a grey level rather than one noisy binary draw)."""
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        known = known.bool()
+        start = torch.bernoulli(torch.sigmoid(self.b_v).expand_as(v), generator=generator)  # (B, D)
+        cur = torch.where(known, v, start)
+        for _ in range(steps):
+            p = self._p_v(torch.bernoulli(self._p_h(cur), generator=generator))  # (B, D)
+            cur = torch.where(known, v, torch.bernoulli(p, generator=generator))
+        return torch.where(known, v, p)
+
+    def binarize(self, v, generator=None):
         """(B, D) grey levels in [0, 1] → the visible units the RBM models (see cfg.binarize)."""
         if self.cfg.binarize == "dynamic":
-            return torch.bernoulli(v)  # a fresh binarization per call (global RNG)
+            return torch.bernoulli(v, generator=generator)  # a fresh draw per call (global RNG if None)
         if self.cfg.binarize == "threshold":
             return (v > 0.5).to(v.dtype)
         return v

@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from .base import Autoencoder
 from .configs import MODEL_CONFIGS
 from .conv import ConvAutoencoder, ConvVAE
+from .dbm import DBM
 from .deep import DeepCAE, DeepVAE
 from .gan import GAN
 from .mlp import MLPAutoencoder, MLPVAE
@@ -35,6 +36,7 @@ _CLASSES: dict[str, type[Autoencoder]] = {
     "gan": GAN,
     "stacked_ae": StackedAutoencoder,
     "rbm": RBM,
+    "dbm": DBM,
 }
 # One name list for both tables: a model added to one and not the other fails at import,
 # not later as a params.yaml that validates but cannot build.

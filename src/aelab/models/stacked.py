@@ -58,7 +58,7 @@ class StackedAutoencoder(Autoencoder):
     def __init__(self, cfg: StackedAEConfig, input_shape):
         super().__init__(cfg, input_shape)
         cfg.validate("model_args")
-        self.widths = [math.prod(self.input_shape), *cfg.hidden_sizes]
+        self.widths = [math.prod(self.input_shape), *cfg.hidden_sizes, cfg.latent_dim]
         self.latent_dim = self.widths[-1]
         self.enc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(self.widths, self.widths[1:]))
         self.dec = nn.ModuleList(nn.Linear(b, a) for a, b in zip(self.widths, self.widths[1:]))
@@ -82,7 +82,7 @@ class StackedAutoencoder(Autoencoder):
         h = x.flatten(1)
         for layer in self.enc:
             h = self.act(layer(h))
-        return h  # (B, hidden_sizes[-1])
+        return h  # (B, latent_dim)
 
     def _decode_raw(self, z):
         h = z

@@ -12,19 +12,20 @@ from pathlib import Path
 
 from .. import paths
 from ..io import write_text
-from . import mnist, questions, studies
+from . import backbones, energy, mnist, questions, studies
 from .curves import draw_training_curves
 from .gather import Run, load_run, summary
 from .render import Appendix, render
-from .tables import HEALTH_INTRO, flatten, health_table, train_table
+from .tables import HEALTH_INTRO, flatten, health_table, phase_table, train_table
 
 log = logging.getLogger("aelab")
 
 # Section builders in page order; each returns a Section (empty ones are left out).
 SECTIONS = (mnist.mnist_study, questions.latent_size, questions.train_vs_test, questions.residual,
             mnist.inpainting, mnist.denoising, mnist.anomaly, mnist.generation, studies.ae_vs_vae,
-            studies.vae_vs_gan, studies.optuna, studies.moons, studies.mmd, studies.digits,
-            studies.forest_table, studies.photos)
+            studies.vae_vs_gan, backbones.gan_backbones, energy.rbm_dbm, studies.optuna, studies.moons,
+            studies.mmd, studies.digits, studies.forest_table, studies.photos)
+PREVIEW_CAPTION = "raw originals above what the models see"
 
 
 def build_report(params, _name=None, root: str | Path = ".") -> Path:
@@ -37,7 +38,7 @@ def build_report(params, _name=None, root: str | Path = ".") -> Path:
     sections = [build(run) for build in SECTIONS]
     page, md = render(params.report.title, summary(run),
                       health_table({"eval": run.eval, "rf": run.rf}), HEALTH_INTRO, sections,
-                      _appendix(run, curves), out, root)
+                      _appendix(run, curves), out, root, _previews(run))
     write_text(out / "README.md", md)
     write_text(out / "index.html", page)
     log.info("report: %s (%d sections, %d training runs)", out / "index.html",
@@ -45,10 +46,21 @@ def build_report(params, _name=None, root: str | Path = ".") -> Path:
     return out
 
 
+def _previews(run: Run) -> list[tuple[Path, str]]:
+    """plots/preprocess/<dataset>.png, one per dataset (those of trained variants first)."""
+    folder = run.root / paths.preprocess_preview("x").parent
+    used = list(dict.fromkeys(m.get("dataset") for m in run.train.values() if m.get("dataset")))
+    found = sorted(folder.glob("*.png"), key=lambda p: (p.stem not in used, p.stem))
+    return [(p, f"`{p.stem}`: {PREVIEW_CAPTION}") for p in found]
+
+
 def _appendix(run: Run, curves: dict[str, Path]) -> list[Appendix]:
     """Collapsed per-variant detail: training table + curves, then every task and forest number."""
     header, rows = train_table(run.train, {n: run.timing.get(f"train@{n}", {}) for n in run.train})
     training = Appendix("Appendix A: training runs", [("all variants", (header, rows), [])])
+    phased = phase_table(run.train)
+    if phased[1]:
+        training.blocks.append(("training phases (variants trained in phases)", phased, []))
     for name, png in curves.items():
         training.blocks.append((f"{name}: training curves", ([], []), [(png, f"`{name}`: loss terms per epoch")]))
     detail = Appendix("Appendix B: every number per variant", [])

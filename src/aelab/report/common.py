@@ -39,13 +39,19 @@ def health(run: Run, name: str) -> str:
     return "ok" if not fired else ", ".join(sorted(set(fired)))
 
 
+SIDES = ("train", "gap")  # `<level>.train.<m>`, `<level>.gap.<m>`: a level's training-subset numbers
+
+
 def levels(run: Run, names: list[str], prefix: str) -> list[str]:
-    """The task levels present for every variant, e.g. 'gauss_0.5' under 'denoise.'."""
+    """The task levels present for every variant, e.g. 'gauss_0.5' under 'denoise.' (its
+    train-side keys, 'denoise.gauss_0.5.train.gain', name the same level, not another)."""
     found: list[str] = []
     for n in names:
         for k in run.eval.get(n, {}):
             if k.startswith(prefix) and "." in k[len(prefix):]:
                 level = k[len(prefix):k.rindex(".")]  # 'gauss_0.5' of 'denoise.gauss_0.5.gain'
+                if level in SIDES or level.rpartition(".")[2] in SIDES:
+                    continue
                 if level not in found:
                     found.append(level)
     return found

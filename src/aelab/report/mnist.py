@@ -43,6 +43,7 @@ def mnist_study(run: Run) -> Section:
                      auroc(run, n).num() if auroc(run, n) else "n/a", health(run, n)])
     s.table = (header, rows)
     s.findings += _original_sentences(run)
+    s.findings += [line for n in mnist if (line := _kl_sentence(run, n))]
     for n in mnist:
         ref = reference_of(run, n)
         a, b = rf_rate(run, n), rf_rate(run, ref) if ref else None
@@ -84,6 +85,24 @@ def _original_sentences(run: Run) -> list[str]:
     if rf and orig:
         out += f"; the forest reads {rf.pct()} of its reconstructions vs {orig.pct()} of the originals"
     return [out + "."]
+
+
+def _kl_sentence(run: Run, n: str) -> str | None:
+    """How much KL a VAE's strongest latent dimension carries (what the posterior-collapse check reads)."""
+    top, total = ev(run, n, "latent.kl_nats_max_dim"), ev(run, n, "latent.kl_nats")
+    if top is None or n == ORIGINAL:  # the original's KL is in its own sentence
+        return None
+    dim, active = ev(run, n, "latent.dim"), ev(run, n, "latent.active_dims")
+    line = f"`{n}`: its strongest latent dimension carries {num(top, 3)} nats of test KL"
+    if total is not None and dim:
+        line += f" of {num(total, 3)} in total over {dim} dimensions" + (f" ({active} active)" if active is not None else "")
+    checks = run.eval.get(n, {}).get("health")
+    w = ((checks or {}).get("warnings") or {}).get("posterior_collapse")
+    if w:
+        line += f"; the posterior-collapse check fired (no dimension reaches {num(w.get('threshold'))} nats)"
+    elif checks is not None:
+        line += "; the posterior-collapse check did not fire: the decoder uses the code"
+    return line + "."
 
 
 def _task_rows(run: Run, task_names: list[str], cells) -> list[list]:

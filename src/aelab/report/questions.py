@@ -3,10 +3,10 @@ residual blocks."""
 
 from __future__ import annotations
 
-from .common import cell_num, cell_rate, ev, health, image_variants, rf_rate, test_loss
+from .common import auroc, cell_num, cell_rate, ev, health, image_variants, levels, rf_rate, test_loss
 from .gather import Run
 from .render import Section
-from .text import compare_rates, num, ratio
+from .text import compare_rates, names, num, rate, ratio
 
 LATENT_RULE = ("the smallest latent size whose forest accuracy on reconstructions lies within the 95% "
                "interval of the best size's (no measurable loss of class information)")
@@ -19,7 +19,7 @@ def latent_size(run: Run) -> Section:
     for n in run.variants():
         v = run.params.variants[n]
         cfg = getattr(v, "model_args", {}) or {}
-        size = cfg.get("latent_dim", cfg.get("bottleneck_size"))
+        size = cfg.get("latent_dim")
         if size is None or rf_rate(run, n) is None:
             continue
         family = (v.dataset, v.model, cfg.get("loss", "bce"), _arch_key(cfg))
@@ -54,8 +54,13 @@ def latent_size(run: Run) -> Section:
 
 def _arch_key(cfg: dict) -> str:
     """Settings other than the latent size that make variants incomparable."""
-    keep = {k: v for k, v in cfg.items() if k not in ("latent_dim", "bottleneck_size", "description")}
+    keep = {k: v for k, v in cfg.items() if k not in ("latent_dim", "description")}
     return repr(sorted(keep.items()))
+
+
+# the corruption tasks' error on training images (evaluate.train_side), one measure each
+TRAIN_SIDE = (("denoise", "mse_recon", "denoising error (MSE vs the clean image)", "noise levels"),
+              ("inpaint", "mse_hole_recon", "inpainting error inside the hole", "masks"))
 
 
 def train_vs_test(run: Run) -> Section:
@@ -64,18 +69,31 @@ def train_vs_test(run: Run) -> Section:
     vs = [n for n in image_variants(run) if ev(run, n, "reconstruct.train.mse_per_pixel") is not None]
     if not vs:
         return s
+    sided = [n for n in vs if ev(run, n, "denoise.n_train") or ev(run, n, "anomaly.train.n_in")]
     s.ran = ["Reconstruction error on a training subset next to the test set (evaluate@), and the forest's "
-             "accuracy on training vs test reconstructions (classify@). The other tasks run on test images only."]
+             "accuracy on training vs test reconstructions (classify@). "
+             + ("Denoising, inpainting and anomaly detection also score as many training images as test images "
+                "(same noise draws and holes; for anomaly detection the same OOD images)."
+                if sided else "The other tasks run on test images only.")]
     rows, overlap, gaps = [], [], {}
+    corrupt = {task: _median_ratios(run, vs, task, m) for task, m, _, _ in TRAIN_SIDE}
     for n in vs:
         tr, te = ev(run, n, "reconstruct.train.mse_per_pixel"), ev(run, n, "reconstruct.test.mse_per_pixel")
         gaps[n] = te / tr if tr else None
         a, b = rf_rate(run, n, "train_reconstructions"), rf_rate(run, n)
         if a and b and a.overlaps(b):
             overlap.append(n)
-        rows.append([n, num(tr), num(te), num(gaps[n], 3), cell_rate(a), cell_rate(b)])
-    s.table = (["variant", "train MSE/pixel", "test MSE/pixel", "test / train", "RF on train reconstructions",
-                "RF on test reconstructions"], rows)
+        row = [n, num(tr), num(te), num(gaps[n], 3), cell_rate(a), cell_rate(b)]
+        if sided:
+            at, bt = rate(run.eval.get(n), "anomaly.train.auroc"), auroc(run, n)
+            row += [num(corrupt["denoise"].get(n), 3), num(corrupt["inpaint"].get(n), 3),
+                    f"{at.num()} / {bt.num()}" if at and bt else "n/a"]
+        rows.append(row)
+    header = ["variant", "train MSE/pixel", "test MSE/pixel", "test / train", "RF on train reconstructions",
+              "RF on test reconstructions"]
+    if sided:
+        header += ["denoise test / train", "inpaint test / train", "AUROC train / test in-distribution"]
+    s.table = (header, rows)
     ok = {k: v for k, v in gaps.items() if v}
     if ok:
         worst = max(ok, key=ok.get)
@@ -87,7 +105,44 @@ def train_vs_test(run: Run) -> Section:
         s.findings.append(f"For {len(overlap)} of {len(with_rf)} variants the forest reads training and test "
                           "reconstructions within each other's 95% intervals: their results would not differ "
                           "measurably on training samples.")
+    for task, _, what, over in TRAIN_SIDE:
+        r = {n: v for n, v in corrupt[task].items() if v}
+        if r:
+            worst = max(r, key=r.get)
+            s.findings.append(f"The {what} on test images is a median {sorted(r.values())[len(r) // 2]:.2f}× that "
+                              f"on training images over {len(r)} variants (each the median over its {over}; one "
+                              f"run each, no interval); largest: `{worst}`, {r[worst]:.2f}×.")
+    s.findings += _anomaly_sides(run, vs)
     return s
+
+
+def _median_ratios(run: Run, vs: list[str], task: str, metric: str) -> dict[str, float]:
+    """Per variant: the median over the task's levels of test / train `metric`."""
+    out = {}
+    for n in vs:
+        r = sorted(te / tr for x in levels(run, [n], f"{task}.")
+                   if (te := ev(run, n, f"{task}.{x}.{metric}")) is not None
+                   and (tr := ev(run, n, f"{task}.{x}.train.{metric}")))
+        if r:
+            out[n] = r[len(r) // 2]
+    return out
+
+
+def _anomaly_sides(run: Run, vs: list[str]) -> list[str]:
+    pairs = {n: (rate(run.eval.get(n), "anomaly.train.auroc"), auroc(run, n)) for n in vs}
+    pairs = {n: (a, b) for n, (a, b) in pairs.items() if a and b}
+    if not pairs:
+        return []
+    apart = [n for n, (a, b) in pairs.items() if not a.overlaps(b)]
+    line = (f"Anomaly detection with training images as the in-distribution set (same OOD images): for "
+            f"{len(pairs) - len(apart)} of {len(pairs)} variants its AUROC and the test AUROC are within each "
+            "other's 95% intervals, so it would not differ measurably on training samples")
+    if apart:
+        higher = [n for n in apart if pairs[n][0].value > pairs[n][1].value]
+        line += f"; for {names(apart)} the intervals do not overlap"
+        if higher:
+            line += f" (higher on training images: {names(higher)})"
+    return [line + "."]
 
 
 def residual(run: Run) -> Section:

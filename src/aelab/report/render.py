@@ -78,8 +78,10 @@ def md_table(header, rows) -> str:
 
 def render(title: str, summary: list[tuple[str, str]], health: tuple[list[str], list[list]],
            health_intro: str, sections: list[Section], appendix: list[Appendix], out: Path,
-           root: Path) -> tuple[str, str]:
-    """(html page, markdown) of the whole report; copies the figures it shows."""
+           root: Path, data_figures: list[tuple[Path, str]] = ()) -> tuple[str, str]:
+    """(html page, markdown) of the whole report; copies the figures it shows. data_figures:
+    small figures under the run summary (the preprocessing previews, one per dataset)."""
+    skipped = [s.title for s in sections if s.empty]
     sections = [s for s in sections if not s.empty]
     toc = [("summary", "Run summary"), ("health", "Health")] + [(s.id, s.title) for s in sections]
     toc += [(f"appendix-{i}", a.title) for i, a in enumerate(appendix)]
@@ -88,11 +90,19 @@ def render(title: str, summary: list[tuple[str, str]], health: tuple[list[str], 
     md = [f"# {title}", "", "Contents:", ""] + [f"{k + 1}. [{t}](#{i})" for k, (i, t) in enumerate(toc)] + [""]
     h += ["<h2 id='summary'>Run summary</h2>", html_table(["", ""], [list(r) for r in summary], "kv")]
     md += ["<a id='summary'></a>", "## Run summary", "", md_table(["", ""], [list(r) for r in summary]), ""]
+    for png, caption in data_figures:
+        link = copy_figure(png, out, root)
+        h.append(_figure(link, caption, "small"))
+        md += [f"<img src='{link}' alt='{html.escape(caption)}' width='{SMALL_PX}'>", "", f"*{caption}*", ""]
     header, rows = health
     h += ["<h2 id='health'>Health</h2>", f"<p>{_inline(health_intro)}</p>",
           html_table(header, rows, "health") if rows else "<p>No warnings: every check passed.</p>"]
     md += ["<a id='health'></a>", "## Health", "", health_intro, "",
            md_table(header, rows) if rows else "No warnings: every check passed.", ""]
+    if skipped:
+        line = "Left out, no metrics in this run: " + "; ".join(skipped) + "."
+        h.append(f"<p class='note'>{html.escape(line)}</p>")
+        md += [line, ""]
     for s in sections:
         hs, ms = _section(s, out, root)
         h += hs
@@ -142,8 +152,11 @@ def _section(s: Section, out: Path, root: Path) -> tuple[list[str], list[str]]:
     return h, md
 
 
-def _figure(link: str, caption: str) -> str:
-    return (f"<figure><img src='{html.escape(link)}' alt='{html.escape(caption)}'>"
+SMALL_PX = 440  # width of the small figures (data previews)
+
+
+def _figure(link: str, caption: str, cls: str = "") -> str:
+    return (f"<figure class='{cls}'><img src='{html.escape(link)}' alt='{html.escape(caption)}'>"
             f"<figcaption>{_inline(caption)}</figcaption></figure>")
 
 
@@ -155,7 +168,8 @@ nav{background:#f7f7f7;padding:.5em 1em;border-radius:6px;columns:2;font-size:.9
 nav ol{margin:.3em 0}table{border-collapse:collapse;margin:.8em 0;font-size:.85em}
 td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
 th{background:#f0f0f0}table.health td:first-child{white-space:nowrap}
-img{max-width:100%}figure{margin:.8em 0}figcaption{font-size:.85em;color:#555}
+img{max-width:100%}figure{margin:.8em 0}figure.small{display:inline-block;margin:.4em 1em .4em 0;
+max-width:440px;vertical-align:top}figcaption{font-size:.85em;color:#555}
 p.q{background:#eef5ff;padding:.4em .7em;border-left:4px solid #4a7fd1}
 p.note{font-size:.85em;color:#555}ul.findings li{margin:.25em 0}
 details{margin:.3em 0}summary{cursor:pointer;font-weight:600}code{font-size:.92em}

@@ -28,6 +28,15 @@ def train_table(runs: dict[str, dict], timing: dict[str, dict]) -> tuple[list[st
     return header, rows
 
 
+def phase_table(runs: dict[str, dict]) -> tuple[list[str], list[list]]:
+    """One row per training phase of the variants trained in phases (metrics/train `phases`:
+    the stacked AE's layer1…finetune, the DBM's pretrain_layer1/2 and joint)."""
+    keys = list(dict.fromkeys(k for m in runs.values() for p in (m.get("phases") or {}).values() for k in p))
+    rows = [[name, phase, *[p.get(k, "") for k in keys]]
+            for name, m in runs.items() for phase, p in (m.get("phases") or {}).items()]
+    return ["variant", "phase", *[k.replace("_", " ") for k in keys]], rows
+
+
 HEALTH_INTRO = ("Checks of aelab.health on every evaluate@ and classify@ result: a model that "
                 "learned nothing is listed here, with the numbers that triggered the check.")
 

@@ -7,6 +7,7 @@ plots/studies/<study>/ (settings: `studies:` in params.yaml, typed in studies.co
     study_digits                 digits.py       bottleneck 2/4/8 on sklearn digits (+ RF probe)
     study_fmnist_ae_vs_vae@<n>   ae_vs_vae.py    MLP AE vs VAE on binarized Fashion-MNIST
     tune@<name>                  tune.py         Optuna TPE vs random vs grid, k-fold CV
+    study_gan_backbones@<name>   gan_backbones.py  conv vs MLP GAN players: samples, forest, Fréchet
 
 The random-forest probe of classify@<variant> lives in aelab.probe.
 """

@@ -3,7 +3,7 @@
 Each study is a DVC stage (dvc.yaml, section "studies (issue 5)"). Studies that need a
 dataset or model the tiny pipeline run does not have (Fashion-MNIST, the MMD autoencoder)
 are `foreach` stages over a mapping here; an empty mapping `{}` generates no stage
-(DVC accepts an empty foreach), which is how `tiny_overrides` turns them off.
+(DVC accepts an empty foreach), which is how the tiny test run (tests/tiny_overrides.yaml) turns them off.
 """
 
 from __future__ import annotations
@@ -265,6 +265,115 @@ class TuneParams:
 
 
 @dataclass(frozen=True)
+class RBMGridParams:
+    """The RBM grid of study_rbm: one RBM per (lr, hidden) cell, trained by aelab.train.fit
+    exactly as train@ trains the variant (its model and train settings) with these replaced.
+
+    lr [0.01, 0.1]: SGD learning rates; hidden [64, 200]: hidden units; epochs [15]: passes
+      (every pass is logged, so the curves show every pass count up to this);
+    n_train [2000]: training digits (a seeded subset, to bound the time; 0 = all);
+      n_test [500]: test digits scored after every pass (seeded subset; 0 = all);
+    batch_size [10]; momentum [0.0] (plain SGD: lr 0.01–0.1 is scikit-learn's scale);
+    lr_schedule ['constant']: constant keeps pass k of an N-pass curve equal to a k-pass run."""
+
+    lr: tuple[float, ...] = spec((0.01, 0.1))
+    hidden: tuple[int, ...] = spec((64, 200))
+    epochs: int = spec(15, ge=1)
+    n_train: int = spec(2000, ge=0)
+    n_test: int = spec(500, ge=0)
+    batch_size: int = spec(10, ge=1)
+    momentum: float = spec(0.0, ge=0, lt=1)
+    lr_schedule: Schedule = "constant"
+
+    def validate(self, key: str) -> None:
+        _each(f"{key}.lr", self.lr, lambda v: 0 < v <= 10, "in (0, 10]")
+        _each(f"{key}.hidden", self.hidden, lambda h: isinstance(h, int) and h >= 1, "an integer >= 1")
+        for name in ("lr", "hidden"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{key}.{name}", f"lists a value twice: {list(values)}")
+
+
+RBM_REGIONS = ("top", "bottom", "left", "right", "middle")
+
+
+@dataclass(frozen=True)
+class RBMStudyParams:
+    """study_rbm@<name>: the trained RBM `variant` [mnist_rbm] on `dataset` [mnist] (named
+    here so dvc.yaml can depend on its file), plus a grid of small RBMs trained here.
+
+    grid: see RBMGridParams.
+    gibbs_steps [1, 2, 5, 10, 100, 1000]: Gibbs sweeps from a (binarized) test digit; each
+      shows the sweep's mean-field p(v | h). n_show [4] digits drawn per figure;
+      n_judge [200] test digits (seeded subset) scored: MSE per pixel to the original and
+      the random forest's label (classify's forest, fitted as classify@ fits it).
+    inpaint_regions [top, bottom, left, right, middle]: where the hole is (left/right:
+      columns; middle: a horizontal band centred on the image); inpaint_rows [12, 16]:
+      rows (columns) removed; inpaint_steps [300]: clamped Gibbs sweeps; n_inpaint [200]
+      test digits scored per (region, rows); show_rows [12]: the rows setting drawn.
+    dbm_variant [""]: a trained DBM (models/dbm.py) on the same dataset, measured next to
+      the RBM (same Gibbs steps and inpainting, components of both layers, samples after one
+      step and from noise); "" = none (unit tests only: dvc.yaml depends on its file).
+    n_samples [500]: samples from noise per model (model.sample), judged by the forest's
+      class histogram and the nearest training image (only with dbm_variant).
+    seed [0]: the subsets and every Gibbs chain."""
+
+    variant: str = "mnist_rbm"
+    dataset: str = "mnist"
+    grid: RBMGridParams = spec(RBMGridParams())
+    gibbs_steps: tuple[int, ...] = spec((1, 2, 5, 10, 100, 1000))
+    n_show: int = spec(4, ge=1, le=16)
+    n_judge: int = spec(200, ge=1)
+    inpaint_regions: tuple[Literal["top", "bottom", "left", "right", "middle"], ...] = spec(RBM_REGIONS)
+    inpaint_rows: tuple[int, ...] = spec((12, 16))
+    inpaint_steps: int = spec(300, ge=1)
+    n_inpaint: int = spec(200, ge=1)
+    show_rows: int = spec(12, ge=1)
+    dbm_variant: str = ""
+    n_samples: int = spec(500, ge=1)
+    seed: int = spec(0, ge=0)
+
+    def validate(self, key: str) -> None:
+        if self.dbm_variant and self.dbm_variant == self.variant:
+            raise ConfigError(f"{key}.dbm_variant", f"must name a DBM variant other than variant "
+                              f"{self.variant!r}, got {self.dbm_variant!r}")
+        _each(f"{key}.gibbs_steps", self.gibbs_steps, lambda k: isinstance(k, int) and k >= 1, "an integer >= 1")
+        if list(self.gibbs_steps) != sorted(set(self.gibbs_steps)):
+            raise ConfigError(f"{key}.gibbs_steps", f"must be strictly increasing, got {list(self.gibbs_steps)}")
+        _each(f"{key}.inpaint_regions", self.inpaint_regions, lambda r: True, "a region")
+        _each(f"{key}.inpaint_rows", self.inpaint_rows, lambda r: isinstance(r, int) and r >= 1, "an integer >= 1")
+        if self.show_rows not in self.inpaint_rows:
+            raise ConfigError(f"{key}.show_rows", f"must be one of inpaint_rows {list(self.inpaint_rows)}, "
+                              f"got {self.show_rows}")
+
+
+@dataclass(frozen=True)
+class GANBackbonesParams:
+    """study_gan_backbones@<name>: the GAN's two backbones side by side, from their
+    checkpoints: trained variants `conv` [mnist_gan] and `mlp` [mnist_mlp_gan], both on
+    `dataset` [mnist] (named here so dvc.yaml can depend on its file).
+
+    n_samples [1000]: prior samples per backbone judged by classify's forest (fitted as
+      classify@ fits it) and by the Fréchet distance; n_show [64] samples drawn each.
+    Fréchet features: the hidden layer of a small sklearn MLPClassifier fitted on the
+      training digits: fid_hidden [64] ReLU units, fid_max_train [4000] training digits
+      (seeded subset; 0 = all), fid_max_iter [30] Adam epochs; fid_max_test [1000] test
+      digits (seeded subset; 0 = all) are the real side.
+    seed [0]: subsets, feature net and the samples' z."""
+
+    conv: str = "mnist_gan"
+    mlp: str = "mnist_mlp_gan"
+    dataset: str = "mnist"
+    n_samples: int = spec(1000, ge=10)
+    n_show: int = spec(64, ge=1, le=256)
+    fid_hidden: int = spec(64, ge=2)
+    fid_max_train: int = spec(4000, ge=0)
+    fid_max_iter: int = spec(30, ge=1)
+    fid_max_test: int = spec(1000, ge=0)
+    seed: int = spec(0, ge=0)
+
+
+@dataclass(frozen=True)
 class StudiesParams:
     """threads [1]: torch threads of the study stages (many small models: one thread is
     fastest on a 2-core machine; AELAB_THREADS overrides). One entry per study, see each."""
@@ -276,6 +385,8 @@ class StudiesParams:
     moons_mmd: dict[str, MoonsMMDParams] = spec({})
     fmnist_ae_vs_vae: dict[str, AEvsVAEParams] = spec({})
     tune: dict[str, TuneParams] = spec({})
+    rbm: dict[str, RBMStudyParams] = spec({})
+    gan_backbones: dict[str, GANBackbonesParams] = spec({})
 
     def validate(self, key: str) -> None:
         for i, axis in enumerate(self.moons.adopt):

@@ -67,7 +67,7 @@ def train_setting(s: MoonsSetting, seed: int, device, data: MoonsSet | None = No
 
     data = data or data_of(s)
     torch.manual_seed(seed)  # initial weights
-    model = build_model("mlp_ae", {"bottleneck_size": 1, "hidden_size": s.hidden_size,
+    model = build_model("mlp_ae", {"latent_dim": 1, "hidden_size": s.hidden_size,
                                    "layers": s.layers, "loss": "mse"}, (2,))
     result = fit(model, data.x_train, data.x_test, train_cfg(s), device, seed=seed, name=name)
     return model.eval(), result, data

@@ -6,6 +6,13 @@ positive class), converted to the model's input shape. auroc = P(score_ood > sco
 (0.5 = chance, 1 = perfect separation); fpr_at_95tpr = fraction of in-distribution images
 flagged when the threshold catches 95% of the OOD images. Both carry `_n` and a 95%
 interval (`_lo`, `_hi`): a stratified bootstrap for AUROC, Wilson for the rate.
+
+Train side (evaluate.train_side): the same against the same OOD images with as many
+training images (common.train_side_inputs) as the in-distribution set: train.auroc,
+train.fpr_at_95tpr (each with _n, _lo, _hi), train.n_in, train.score_in_mean, and the gaps
+test − train (gap.auroc, gap.fpr_at_95tpr, gap.score_in_mean; no interval). A model that
+memorised its training images scores them lower, so its train AUROC is higher (gap < 0).
+The figures show the test set only.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ import torch
 import torch.nn.functional as F
 
 from ..data.contract import to_model_input
-from .common import Context, TaskSkipped, mse_per_sample, reconstruct, save, subset
+from .common import (Context, TaskSkipped, global_rng_kept, mse_per_sample, reconstruct, save, subset,
+                     train_and_gap, train_side_inputs)
 
+GAPS = ("auroc", "fpr_at_95tpr", "score_in_mean")  # test − train; sizes and interval ends have none
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 weights for RGB → gray
 
 
@@ -46,23 +55,34 @@ def ood_images(ctx: Context) -> torch.Tensor:
     return convert_images(x, tuple(ctx.x_test.shape[1:]), ctx.params.ood_tint)
 
 
-def run_anomaly(ctx: Context) -> dict:
+def separation(ctx: Context, s_in: np.ndarray, s_ood: np.ndarray) -> dict:
+    """AUROC and FPR at 95% TPR (with _n and 95% intervals), n_in and score_in_mean of
+    in-distribution scores s_in against OOD scores s_ood."""
     from sklearn.metrics import roc_curve
 
     from ..stats import auroc_entry, rate_entry
 
-    x_ood = ood_images(ctx)
-    rec_in, rec_ood = reconstruct(ctx, ctx.x_test), reconstruct(ctx, x_ood)
-    s_in = mse_per_sample(rec_in, ctx.x_test).numpy()  # (N_in,)
-    s_ood = mse_per_sample(rec_ood, x_ood).numpy()  # (N_ood,)
     labels = np.r_[np.zeros(len(s_in)), np.ones(len(s_ood))]
     scores = np.r_[s_in, s_ood]
     _, tpr, thr = roc_curve(labels, scores)
     cut = thr[np.searchsorted(tpr, 0.95)]  # the highest threshold catching 95% of OOD images
-    out = {"ood_dataset": ctx.ood_name, "score_units": "MSE/pixel", "n_in": len(s_in),
-           "n_ood": len(s_ood), **auroc_entry("auroc", labels, scores, ctx.seed("anomaly")),
-           **rate_entry("fpr_at_95tpr", s_in >= cut),
-           "score_in_mean": float(s_in.mean()), "score_ood_mean": float(s_ood.mean())}
+    return {"n_in": len(s_in), **auroc_entry("auroc", labels, scores, ctx.seed("anomaly")),
+            **rate_entry("fpr_at_95tpr", s_in >= cut), "score_in_mean": float(s_in.mean())}
+
+
+def run_anomaly(ctx: Context) -> dict:
+    x_ood = ood_images(ctx)
+    rec_in, rec_ood = reconstruct(ctx, ctx.x_test), reconstruct(ctx, x_ood)
+    s_in = mse_per_sample(rec_in, ctx.x_test).numpy()  # (N_in,)
+    s_ood = mse_per_sample(rec_ood, x_ood).numpy()  # (N_ood,)
+    test = separation(ctx, s_in, s_ood)
+    out = {"ood_dataset": ctx.ood_name, "score_units": "MSE/pixel", "n_ood": len(s_ood), **test,
+           "score_ood_mean": float(s_ood.mean())}
+    if ctx.params.train_side:
+        with global_rng_kept(ctx):
+            x_train = train_side_inputs(ctx)
+            s_train = mse_per_sample(reconstruct(ctx, x_train), x_train).numpy()  # (N_train,)
+        out.update(train_and_gap(test, separation(ctx, s_train, s_ood), GAPS))
     _histogram(ctx, s_in, s_ood, out["auroc"])
     _demo(ctx, x_ood, rec_in, rec_ood, s_in, s_ood)
     return out

@@ -8,6 +8,7 @@ in [0, 1], points (N, D) standardized. Model calls move one batch at a time to t
 from __future__ import annotations
 
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -40,7 +41,7 @@ class Context:
     ood_name: str | None = None
     ood_reason: str = "no OOD dataset configured"
     skipped: dict[str, str] = field(default_factory=dict)  # partial skips inside a task
-    cache: dict[str, torch.Tensor] = field(default_factory=dict)  # codes shared by tasks
+    cache: dict[str, torch.Tensor] = field(default_factory=dict)  # codes, train-side images
 
     @property
     def meta(self) -> dict:
@@ -63,13 +64,52 @@ class Context:
         return self.plots / f"{name}.png"
 
 
-def corruption_inputs(ctx: Context) -> torch.Tensor:
-    """The test images the corruption tasks (denoise, inpaint) use: all of x_test, or its
-    first max_optimized for a model whose encode() optimises z (each noise level and mask
-    is another latent search over every image; those tasks report errors, not rates)."""
+def corruption_inputs(ctx: Context, split: str = "test") -> torch.Tensor:
+    """The images the corruption tasks (denoise, inpaint) use: all of x_test (split "test")
+    or of train_side_inputs (split "train"), or their first max_optimized for a model whose
+    encode() optimises z (each noise level and mask is another latent search over every
+    image; those tasks report errors, not rates)."""
+    x = ctx.x_test if split == "test" else train_side_inputs(ctx)
     if ctx.model.encode_by_optimization:
-        return ctx.x_test[:ctx.params.max_optimized]
-    return ctx.x_test
+        return x[:ctx.params.max_optimized]
+    return x
+
+
+def train_side_inputs(ctx: Context) -> torch.Tensor:
+    """The training images that denoise, inpaint and anomaly score next to their test
+    images (evaluate.train_side): a seeded random subset of the whole training set as large
+    as x_test (all of it when it holds fewer), drawn from its own stream, so it depends
+    neither on max_train nor on which tasks ran. Computed once per context."""
+    if "train_side" not in ctx.cache:
+        idx = subset(len(ctx.data.x_train), len(ctx.x_test), ctx.rng("train_side"))
+        ctx.cache["train_side"] = to_model_input(ctx.data.x_train[idx], ctx.data.meta)
+    return ctx.cache["train_side"]
+
+
+def train_and_gap(test: dict, train: dict, gaps=None) -> dict:
+    """`<level>.train.<m>` (the train value) for each `<level>.<m>` in `train`, and, for
+    each m in `gaps` (None: every m), `<level>.gap.<m>` = test − train (> 0: worse on
+    unseen images), to sit next to the test key `<level>.<m>` — e.g. denoise's
+    gauss_0.3.mse_recon → gauss_0.3.train.mse_recon, gauss_0.3.gap.mse_recon. A key
+    without a level (`m`) gives `train.m` and `gap.m`."""
+    out = {}
+    for key, value in train.items():
+        level, _, m = key.rpartition(".")
+        at = f"{level}." if level else ""
+        out[f"{at}train.{m}"] = value
+        if gaps is None or m in gaps:
+            out[f"{at}gap.{m}"] = test[key] - value
+    return out
+
+
+@contextmanager
+def global_rng_kept(ctx: Context):
+    """Run a block without moving the global torch random streams (CPU, and the context's
+    CUDA device): work added after a task's test side (its train side) leaves the numbers
+    of every later task that samples from the global stream as they were without it."""
+    devices = [ctx.device.index or 0] if ctx.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        yield
 
 
 def subset(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:

@@ -36,6 +36,14 @@ class EvaluateParams:
         as many.
       batch_size [500]: samples per forward pass (evaluation runs under inference_mode).
       n_show [10]: images per row in the reconstruction/denoising/inpainting panels.
+      train_side [true]: denoise, inpaint and anomaly also score a training subset as
+        large as their test subset (a seeded random subset of the whole training set, not
+        capped by max_train; for a model whose encode() optimises z, the corruption tasks'
+        first max_optimized of it) and write, next to each test number, its train value and
+        the gap test − train (`<level>.train.<m>`, `<level>.gap.<m>`; anomaly: `train.*`,
+        `gap.*`, the same OOD images). The corruptions repeat the test side's draws (same
+        noise, same holes where the sizes match), so a gap measures the images, not the
+        draw. false: test only, as before (each of those tasks then costs about half).
     denoise
       noise_sigmas [0.1, 0.3, 0.5]: std of additive Gaussian noise, in [0, 1] pixel units
         (the noisy image is clipped to [0, 1]).
@@ -78,6 +86,7 @@ class EvaluateParams:
     max_optimized: int = spec(100, ge=1)
     batch_size: int = spec(500, ge=1)
     n_show: int = spec(10, ge=1, le=64)
+    train_side: bool = spec(True)
     noise_sigmas: tuple[float, ...] = spec((0.1, 0.3, 0.5))
     salt_pepper_rates: tuple[float, ...] = spec((0.05, 0.1, 0.2))
     hole_fractions: tuple[float, ...] = spec((0.25, 0.4, 0.55))

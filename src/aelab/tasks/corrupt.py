@@ -6,14 +6,19 @@ gain = mse_noisy / mse_recon (> 1: the model removes noise).
 inpaint.<mask>: errors inside the removed region only: mse_hole_recon (one pass),
 mse_hole_meanfill (the hole filled with the per-pixel training mean — also what the model
 receives), mse_hole_iterative (known pixels re-imposed between inpaint_passes passes).
+
+Train side (evaluate.train_side): the same measures on as many training images
+(common.train_side_inputs) with the same noise draws and holes, as `<level>.train.<m>`
+and the gap `<level>.gap.<m>` = test − train (> 0: worse on unseen images); n_test and
+n_train count the images. Figures show test images only.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .common import (Context, corruption_inputs, image_rows_figure, mean, mse_per_sample,
-                     reconstruct, save)
+from .common import (Context, corruption_inputs, global_rng_kept, image_rows_figure, mean,
+                     mse_per_sample, reconstruct, save, train_and_gap)
 
 
 def gaussian(x: torch.Tensor, sigma: float, gen: torch.Generator) -> torch.Tensor:
@@ -28,21 +33,34 @@ def salt_pepper(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Ten
     return torch.where(hit, value.expand_as(x), x)
 
 
-def run_denoise(ctx: Context) -> dict:
-    p, x, gen = ctx.params, corruption_inputs(ctx), ctx.generator("denoise")
+def _denoise(ctx: Context, x: torch.Tensor, n_show: int) -> tuple[dict, list, list]:
+    """(metrics per level, figure rows, row labels) for images x; the noise comes from the
+    task's own stream, so equal-sized inputs get the same draws."""
+    p, gen = ctx.params, ctx.generator("denoise")
     levels = [(f"gauss_{s:g}", f"Gaussian σ={s:g}", lambda s=s: gaussian(x, s, gen)) for s in p.noise_sigmas]
     levels += [(f"sp_{r:g}", f"salt & pepper {r:.0%}", lambda r=r: salt_pepper(x, r, gen))
                for r in p.salt_pepper_rates]
-    out, n = {}, min(p.n_show, len(x))
-    rows, labels = [x[:n]], ["clean"]
+    out, rows, labels = {}, [x[:n_show]], ["clean"]
     for key, label, corrupt in levels:
         noisy = corrupt()  # (N, C, H, W)
         recon = reconstruct(ctx, noisy)
         m_noisy, m_recon = mean(mse_per_sample(noisy, x)), mean(mse_per_sample(recon, x))
         out.update({f"{key}.mse_noisy": m_noisy, f"{key}.mse_recon": m_recon,
                     f"{key}.gain": m_noisy / max(m_recon, 1e-12)})
-        rows += [noisy[:n], recon[:n]]
+        rows += [noisy[:n_show], recon[:n_show]]
         labels += [label, "→ reconstruction"]
+    return out, rows, labels
+
+
+def run_denoise(ctx: Context) -> dict:
+    x = corruption_inputs(ctx)
+    test, rows, labels = _denoise(ctx, x, min(ctx.params.n_show, len(x)))
+    out = {"n_test": len(x), **test}
+    if ctx.params.train_side:
+        with global_rng_kept(ctx):
+            x_train = corruption_inputs(ctx, "train")
+            train, _, _ = _denoise(ctx, x_train, 0)
+        out.update({"n_train": len(x_train), **train_and_gap(test, train)})
     save(ctx, image_rows_figure(rows, labels, "Denoising: noisy inputs and their reconstructions"),
          "denoise")
     _denoise_curves(ctx, out)
@@ -115,31 +133,43 @@ def _masks(ctx: Context, x: torch.Tensor) -> list[tuple[str, str, torch.Tensor, 
     return out
 
 
+def _inpaint(ctx: Context, x: torch.Tensor, passes: int, n_show: int) -> tuple[dict, dict, list, list]:
+    """(hole errors per mask, mask sizes, figure rows, row labels) for images x; the hole
+    positions come from the task's own stream, so equal-sized inputs get the same holes."""
+    fill = ctx.x_train.mean(0, keepdim=True)  # (1, C, H, W) per-pixel training mean
+    out, sizes, rows, labels = {}, {}, [x[:n_show]], ["original"]
+    for key, label, keep, size in _masks(ctx, x):
+        masked, recon, iterated = inpaint(ctx, x, keep, fill, passes)
+        hole = 1 - keep
+        sizes.update({f"{key}.{k}": v for k, v in size.items()})
+        out[f"{key}.mse_hole_recon"] = mean(mse_per_sample(recon, x, hole))
+        out[f"{key}.mse_hole_meanfill"] = mean(mse_per_sample(masked, x, hole))
+        rows += [masked[:n_show], recon[:n_show]]
+        labels += [f"{label} (mean fill)", "→ reconstruction"]
+        if iterated is not None:
+            out[f"{key}.mse_hole_iterative"] = mean(mse_per_sample(iterated, x, hole))
+            rows.append(iterated[:n_show])
+            labels.append(f"→ {passes} passes")
+    return out, sizes, rows, labels
+
+
 def run_inpaint(ctx: Context) -> dict:
     p, x = ctx.params, corruption_inputs(ctx)
-    fill = ctx.x_train.mean(0, keepdim=True)  # (1, C, H, W) per-pixel training mean
-    out, n = {}, min(p.n_show, len(x))
-    rows, labels = [x[:n]], ["original"]
     passes = p.inpaint_passes
     if passes == 0:
         ctx.skip("inpaint.iterative", "inpaint_passes is 0")
     elif ctx.model.encode_by_optimization:
         passes = 0
         ctx.skip("inpaint.iterative", "encode() optimises z per image: one pass only (cost)")
-    for key, label, keep, sizes in _masks(ctx, x):
-        masked, recon, iterated = inpaint(ctx, x, keep, fill, passes)
-        hole = 1 - keep
-        out.update({f"{key}.{k}": v for k, v in sizes.items()})
-        out[f"{key}.mse_hole_recon"] = mean(mse_per_sample(recon, x, hole))
-        out[f"{key}.mse_hole_meanfill"] = mean(mse_per_sample(masked, x, hole))
-        rows += [masked[:n], recon[:n]]
-        labels += [f"{label} (mean fill)", "→ reconstruction"]
-        if iterated is not None:
-            out[f"{key}.mse_hole_iterative"] = mean(mse_per_sample(iterated, x, hole))
-            rows.append(iterated[:n])
-            labels.append(f"→ {passes} passes")
+    test, sizes, rows, labels = _inpaint(ctx, x, passes, min(p.n_show, len(x)))
+    out = {"n_test": len(x), **sizes, **test}
     if passes:
         out["iterative_passes"] = passes
+    if p.train_side:
+        with global_rng_kept(ctx):
+            x_train = corruption_inputs(ctx, "train")
+            train, _, _, _ = _inpaint(ctx, x_train, passes, 0)
+        out.update({"n_train": len(x_train), **train_and_gap(test, train)})
     save(ctx, image_rows_figure(rows, labels, "Inpainting: masked inputs and their reconstructions"),
          "inpaint")
     _inpaint_curve(ctx, out)

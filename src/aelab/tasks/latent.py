@@ -8,6 +8,9 @@ on train codes, scored on test codes; knn_chance = majority-class rate for compa
 code_std_mean (mean per-dimension std of test codes; ~0 flags a collapsed code);
 active_dims (dimensions whose code varies across test images with variance ≥
 active_variance, Burda et al. 2016: a 300-D VAE may use 20 of them);
+kl_nats and kl_nats_max_dim (models with a Gaussian posterior: the mean test KL
+to N(0, I) in total and in the dimension that carries most — the posterior-collapse check
+reads the latter: a 300-D VAE that uses 20 dimensions is not collapsed);
 code_mmd2_vs_normal (how Gaussian the test codes are: multi-bandwidth RBF MMD² against
 N(0, I), aelab.stats.code_mmd2) beside code_mmd2_floor (two N(0, I) samples of that size).
 Rates carry `_n`, `_lo`, `_hi` (Wilson 95% interval).
@@ -17,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..losses import kl_normal_per_dim
 from ..stats import code_mmd2, rate_entry
-from .common import Context, codes, save
+from .common import Context, batched, codes, save
 
 MAX_LEGEND_CLASSES = 12  # more classes than this get a colour bar instead of a legend
 
@@ -48,6 +52,9 @@ def run_latent(ctx: Context) -> dict:
     out: dict = {"dim": dim, "code_std_mean": float(z_test.std(0).mean()),
                  "active_dims": int((z_test.var(0) >= ctx.params.active_variance).sum()),
                  **code_mmd2(z_test, ctx.seed("latent_mmd"))}
+    if ctx.model.has_posterior:
+        kl = batched(ctx, lambda x: kl_normal_per_dim(*ctx.model.posterior(x)), ctx.x_test).mean(0)  # (latent,)
+        out.update(kl_nats=float(kl.sum()), kl_nats_max_dim=float(kl.max()))
     labelled = (y_test >= 0).all() and (y_train >= 0).all()
     if labelled and len(np.unique(y_test)) >= 2 and len(np.unique(y_train)) >= 2:
         out.update(cluster_metrics(ctx, z_train, y_train, z_test, y_test))
