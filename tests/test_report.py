@@ -359,9 +359,14 @@ def test_new_variants_previews_kl_and_phases(built):
         assert f"| {n} |" in mnist
     assert ("`mnist_mlp_vae_large`: its strongest latent dimension carries 1.37 nats of test KL of 25.8 in total "
             "over 300 dimensions (128 active); the posterior-collapse check did not fire") in mnist
-    summary = md[md.index("## Run summary"):md.index("## Health")]
-    assert "`mnist`: raw originals above what the models see" in summary
-    assert "figures/preprocess/mnist.png" in summary and "class='small'" in page
+    # the previews sit collapsed after the health panel: the first screen keeps contents,
+    # run summary and health
+    assert "raw originals" not in md[md.index("## Run summary"):md.index("## Health")]
+    after_health = md[md.index("## Health"):]
+    data = after_health[after_health.index("<summary>Data: raw originals above what the models see"):]
+    data = data[:data.index("</details>")]
+    assert "`mnist`: raw originals above what the models see" in data
+    assert "figures/preprocess/mnist.png" in data and "class='small'" in page
     assert (out / "figures/preprocess/mnist.png").is_file()
     assert set(curve_series(root / "plots/train/mnist_dbm")) == {("layer1", "loss"), ("layer2", "loss"),
                                                                  ("joint", "loss")}

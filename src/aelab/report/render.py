@@ -80,7 +80,8 @@ def render(title: str, summary: list[tuple[str, str]], health: tuple[list[str], 
            health_intro: str, sections: list[Section], appendix: list[Appendix], out: Path,
            root: Path, data_figures: list[tuple[Path, str]] = ()) -> tuple[str, str]:
     """(html page, markdown) of the whole report; copies the figures it shows. data_figures:
-    small figures under the run summary (the preprocessing previews, one per dataset)."""
+    small figures collapsed under the health panel (the preprocessing previews, one per
+    dataset)."""
     skipped = [s.title for s in sections if s.empty]
     sections = [s for s in sections if not s.empty]
     toc = [("summary", "Run summary"), ("health", "Health")] + [(s.id, s.title) for s in sections]
@@ -90,10 +91,6 @@ def render(title: str, summary: list[tuple[str, str]], health: tuple[list[str], 
     md = [f"# {title}", "", "Contents:", ""] + [f"{k + 1}. [{t}](#{i})" for k, (i, t) in enumerate(toc)] + [""]
     h += ["<h2 id='summary'>Run summary</h2>", html_table(["", ""], [list(r) for r in summary], "kv")]
     md += ["<a id='summary'></a>", "## Run summary", "", md_table(["", ""], [list(r) for r in summary]), ""]
-    for png, caption in data_figures:
-        link = copy_figure(png, out, root)
-        h.append(_figure(link, caption, "small"))
-        md += [f"<img src='{link}' alt='{html.escape(caption)}' width='{SMALL_PX}'>", "", f"*{caption}*", ""]
     header, rows = health
     h += ["<h2 id='health'>Health</h2>", f"<p>{_inline(health_intro)}</p>",
           html_table(header, rows, "health") if rows else "<p>No warnings: every check passed.</p>"]
@@ -103,6 +100,9 @@ def render(title: str, summary: list[tuple[str, str]], health: tuple[list[str], 
         line = "Left out, no metrics in this run: " + "; ".join(skipped) + "."
         h.append(f"<p class='note'>{html.escape(line)}</p>")
         md += [line, ""]
+    h_data, md_data = _data_figures(data_figures, out, root)
+    h += h_data
+    md += md_data
     for s in sections:
         hs, ms = _section(s, out, root)
         h += hs
@@ -123,6 +123,20 @@ def render(title: str, summary: list[tuple[str, str]], health: tuple[list[str], 
             h.append("</details>")
             md += ["</details>", ""]
     return _page(title, "\n".join(h)), "\n".join(md) + "\n"
+
+
+def _data_figures(figures, out: Path, root: Path) -> tuple[list[str], list[str]]:
+    """The preprocessing previews, collapsed under the health panel (so the first screen
+    holds the contents, the run summary and the health panel)."""
+    if not figures:
+        return [], []
+    label = f"Data: raw originals above what the models see ({len(figures)} datasets)"
+    h, md = [f"<details><summary>{html.escape(label)}</summary>"], ["<details>", f"<summary>{label}</summary>", ""]
+    for png, caption in figures:
+        link = copy_figure(png, out, root)
+        h.append(_figure(link, caption, "small"))
+        md += [f"<img src='{link}' alt='{html.escape(caption)}' width='{SMALL_PX}'>", "", f"*{caption}*", ""]
+    return h + ["</details>"], md + ["</details>", ""]
 
 
 def _section(s: Section, out: Path, root: Path) -> tuple[list[str], list[str]]:
