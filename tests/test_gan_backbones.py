@@ -71,3 +71,52 @@ def test_frechet_distance_matches_the_closed_form_for_gaussians():
     x = rng.multivariate_normal(np.zeros(3), cov, 20000)
     y = rng.multivariate_normal(shift, cov, 20000)
     assert frechet_between(x, y) == pytest.approx(shift @ shift, abs=0.1)
+
+
+# ---- the deep backbone: the photo study's blocks ----
+
+DEEP = dict(backbone="deep", latent_dim=8, filters=(16,), n_down=2, n_up=2, seed_channels=4,
+            batchnorm=False, encoder_epochs=1)
+
+
+def test_deep_generator_is_the_deep_vae_decoder_and_the_discriminator_its_encoder():
+    """G has the deep VAE decoder's exact layers and weights shapes; D and E the encoder's,
+    with 1 and latent_dim outputs; the trunk's activations are leaky in D only by `leak`."""
+    gan = build_model("gan", DEEP, (3, 16, 16))
+    vae = build_model("deep_vae", dict(latent_dim=8, filters=16, n_down=2, n_up=2, seed_channels=4), (3, 16, 16))
+    shapes = lambda net: [tuple(t.shape) for t in net.state_dict().values()]  # noqa: E731
+    assert shapes(gan.generator) == shapes(vae.decoder)
+    assert [type(m) for m in gan.generator] == [type(m) for m in vae.decoder]
+    assert shapes(gan.discriminator)[:-2] == shapes(vae.encoder)[:-2]  # same convs, own head
+    assert shapes(gan.discriminator)[-2:] == [(1, 16 * 4 * 4), (1,)]
+    assert shapes(gan.encoder)[-2:] == [(8, 16 * 4 * 4), (8,)]
+    assert any(isinstance(m, nn.LeakyReLU) for m in gan.discriminator)
+    relu = build_model("gan", {**DEEP, "leak": 0.0}, (3, 16, 16))
+    assert [type(m) for m in relu.discriminator][:-2] == [type(m) for m in vae.encoder][:-2]
+    with torch.inference_mode():
+        img = gan.sample(5)
+    assert img.shape == (5, 3, 16, 16) and 0 <= img.min() and img.max() <= 1
+
+
+def test_deep_backbone_batchnorm_and_the_errors_name_the_key():
+    bn = build_model("gan", {**DEEP, "batchnorm": True}, (3, 16, 16))
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in bn.generator) == 2  # one per transposed conv
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in bn.discriminator)
+    with pytest.raises(ConfigError, match=r"model_args\.filters.*one width"):
+        build_model("gan", {**DEEP, "filters": (16, 32)}, (3, 16, 16))
+    with pytest.raises(ConfigError, match=r"n_up=2 decodes 16×16 images but the input is \(3, 32, 32\); use n_up: 3"):
+        build_model("gan", DEEP, (3, 32, 32))
+
+
+def test_deep_gan_trains_through_its_own_loop():
+    """Two epochs on 32 tiny images: finite losses for both players, E trained after."""
+    from aelab.params import TrainParams
+
+    torch.manual_seed(0)
+    x = torch.rand(32, 3, 16, 16)
+    gan = build_model("gan", DEEP, (3, 16, 16))
+    res = gan.own_fit(x_train=x, x_test=x[:8], cfg=TrainParams(epochs=2, batch_size=16, lr=2e-4),
+                      device=torch.device("cpu"), name="deep")
+    assert res.epochs == 2 and set(res.phases) == {"adversarial", "encoder"}
+    assert all(np.isfinite(v) for v in res.train.values())
+    assert res.history[0]["train/d_loss"] > 0

@@ -43,6 +43,7 @@ def test_build_headline_writes_one_file_per_trained_variant(tmp_path):
 def test_studies_headline_has_one_number_for_each_new_study():
     rbm = {"inpaint": {"top_12": {"rf_correct_merged": 0.815}, "top_16": {"rf_correct_merged": 0.61}}}
     gan = {"conv": {"frechet_distance": 12.5}, "mlp": {"frechet_distance": 30.1}}
-    assert studies_headline({"rbm_mnist": rbm, "gan_backbones_mnist": gan}) == {
-        "rbm_inpaint_top12_rf": 0.815, "gan_conv_frechet": 12.5}
-    assert studies_headline({"rbm_mnist": {"inpaint": {}}, "gan_backbones_mnist": {}}) == {}
+    photo = {"gan": {"laplacian_variance_ratio_to_real": 0.74}, "vae": {"laplacian_variance_ratio_to_real": 0.2}}
+    assert studies_headline({"rbm_mnist": rbm, "gan_backbones_mnist": gan, "photo_samples_emoji": photo}) == {
+        "rbm_inpaint_top12_rf": 0.815, "gan_conv_frechet": 12.5, "photo_gan_sharpness_ratio": 0.74}
+    assert studies_headline({"rbm_mnist": {"inpaint": {}}, "gan_backbones_mnist": {}, "photo_samples_emoji": {}}) == {}

@@ -101,7 +101,8 @@ def test_study_stages_declare_paths_py_paths_and_adopted_sweeps(stages):
               **{f"study_fmnist_ae_vs_vae@{k}": f"fmnist_ae_vs_vae_{k}" for k in p.fmnist_ae_vs_vae},
               **{f"tune@{k}": f"tune_{k}" for k in p.tune},
               **{f"study_rbm@{k}": f"rbm_{k}" for k in p.rbm},
-              **{f"study_gan_backbones@{k}": f"gan_backbones_{k}" for k in p.gan_backbones}}
+              **{f"study_gan_backbones@{k}": f"gan_backbones_{k}" for k in p.gan_backbones},
+              **{f"study_photo_samples@{k}": f"photo_samples_{k}" for k in p.photo_samples}}
     for stage, study in expect.items():
         outs = {paths.study_metrics(study), paths.study_plots(study)}
         assert outs <= stages[stage][0], stage

@@ -71,6 +71,8 @@ def studies_headline(studies: dict[str, dict]) -> dict:
             out["rbm_inpaint_top12_rf"] = ((m.get("inpaint") or {}).get("top_12") or {}).get("rf_correct_merged")
         elif name.startswith("gan_backbones"):
             out["gan_conv_frechet"] = (m.get("conv") or {}).get("frechet_distance")
+        elif name.startswith("photo_samples"):  # the photo GAN's sharpness relative to real images
+            out["photo_gan_sharpness_ratio"] = (m.get("gan") or {}).get("laplacian_variance_ratio_to_real")
     return {k: v for k, v in out.items() if v is not None}
 
 

@@ -69,6 +69,20 @@ def fit_forest(x: np.ndarray, y: np.ndarray, n_estimators: int, seed: int, n_job
     return rf.fit(x, y)
 
 
+def originals_forest(params, data, n_jobs: int = 1):
+    """classify@'s random forest, fitted exactly as classify@ fits it (the `classify`
+    params, the same seeded subset of labelled training originals) → (forest, the
+    subset's images (N, C, H, W) in model space)."""
+    from .data.contract import to_model_input
+
+    ccfg = params.classify
+    tr, _ = fit_indices(data, ccfg, np.random.default_rng(ccfg.seed))
+    x = to_model_input(data.x_train[tr], data.meta)
+    rf = fit_forest(x.reshape(len(x), -1).numpy().astype(np.float32), data.y_train[tr], ccfg.n_estimators,
+                    ccfg.seed, n_jobs)
+    return rf, x
+
+
 def generate(model, x_fit: torch.Tensor, n: int, components, seed: int, device) -> tuple[torch.Tensor, dict]:
     """n samples (n, *shape) in model space and how they were made.
 

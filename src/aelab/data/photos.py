@@ -1,4 +1,5 @@
-"""Photo datasets that need the user's files or the network: CIFAR-10, AFHQ cats, pistachios.
+"""Photo datasets that need the user's files or the network: CIFAR-10, AFHQ cats, pistachios
+(and the helpers tinyheroes.py shares with them).
 
 Sources, in order (DESIGN.md §2): the configured `source` (folder, .zip or .tar[.gz]); then
 the network — torchvision's CIFAR-10 downloader (md5-checked), the AFHQ archive (sha256),
@@ -153,9 +154,9 @@ def preview_cifar10(cfg: Cifar10Config, raw_dir: Path, n: int, rng) -> RawPrevie
                 "pickled batch,\nuint8 RGB 0–255")
 
 
-# --- shared by the photo-folder datasets (cats, pistachios) -----------------------------------
+# --- shared by the photo-folder datasets (cats, pistachios, tinyheroes.py) -------------------
 
-def _ingest(path: Path, raw_dir: Path, select, what: str, limits: sources.Limits) -> dict:
+def ingest(path: Path, raw_dir: Path, select, what: str, limits: sources.Limits) -> dict:
     """Extract the members `select(names)` picks from folder/zip/tar `path` to raw_dir/images;
     returns SOURCE-dict entries: the file count and what scan() left out."""
     listing = sources.scan(path)
@@ -169,7 +170,7 @@ def _ingest(path: Path, raw_dir: Path, select, what: str, limits: sources.Limits
     return {"files": n, **listing.record()}
 
 
-def _local_source(cfg, key: str) -> Path:
+def local_source(cfg, key: str) -> Path:
     """The configured source; a file (zip/tar, whatever its name) is checked against
     `sha256` when one is set, a folder is not (it has no single checksum)."""
     path = sources.local_path(cfg.source, f"{key}.source")
@@ -178,15 +179,15 @@ def _local_source(cfg, key: str) -> Path:
     return path
 
 
-def _archive_from_url(cfg, key: str, raw_dir: Path, select, what: str) -> dict:
+def archive_from_url(cfg, key: str, raw_dir: Path, select, what: str) -> dict:
     archive = sources.fetch_url(cfg.url, raw_dir / ".download.zip", cfg.sha256, cfg.timeout)
     try:
-        return _ingest(archive, raw_dir, select, what, sources.Limits.of(cfg, key))
+        return ingest(archive, raw_dir, select, what, sources.Limits.of(cfg, key))
     finally:
         archive.unlink(missing_ok=True)  # keep only the photos we use in DVC's cache
 
 
-def _photo_meta(name: str, cfg, source: str, report, split: str) -> dict:
+def photo_meta(name: str, cfg, source: str, report, split: str) -> dict:
     return {"name": name, "kind": "image", "shape": [3, cfg.size, cfg.size], "value_range": [0, 255],
             "binarized": False, "class_names": [], "labels": "none (-1): a single class",
             "source": source, "split": split, **report.meta()}
@@ -198,11 +199,11 @@ def _seeded_split(x: np.ndarray, test_size: float, seed: int):
     return x[idx[n_test:]], x[idx[:n_test]]
 
 
-def _no_labels(n: int) -> np.ndarray:
+def no_labels(n: int) -> np.ndarray:
     return np.full(n, -1, dtype=np.int64)
 
 
-def _load_photos(raw_dir: Path, cfg, name: str, fallback: str):
+def load_photos(raw_dir: Path, cfg, name: str, fallback: str):
     """(images, their names, IngestReport incl. members the download left out, source line)."""
     root = raw_dir / IMAGES
     if not root.is_dir():
@@ -284,8 +285,8 @@ def _cat_members(names: list[str]) -> list[str]:
 
 
 def _cats_local(cfg: CatsConfig, raw_dir: Path) -> dict:
-    path = _local_source(cfg, "data.cats")
-    got = _ingest(path, raw_dir, _cat_members, "files", sources.Limits.of(cfg, "data.cats"))
+    path = local_source(cfg, "data.cats")
+    got = ingest(path, raw_dir, _cat_members, "files", sources.Limits.of(cfg, "data.cats"))
     return {"source": f"AFHQ cats from local {path}", "path": str(path), **got}
 
 
@@ -293,7 +294,7 @@ def _cats_url(cfg: CatsConfig, raw_dir: Path) -> dict:
     sources.require_download(cfg.download)
     if not cfg.url:
         raise SourceFailed("no url set (data.cats.url)")
-    got = _archive_from_url(cfg, "data.cats", raw_dir, _cat_members, "files")
+    got = archive_from_url(cfg, "data.cats", raw_dir, _cat_members, "files")
     return {"source": f"AFHQ cats downloaded from {cfg.url}", "url": cfg.url,
             "sha256": cfg.sha256 or "unchecked", **got}
 
@@ -308,7 +309,7 @@ def download_cats(cfg: CatsConfig, raw_dir: Path) -> dict:
 
 
 def preprocess_cats(cfg: CatsConfig, raw_dir: Path) -> Processed:
-    x, names, report, src = _load_photos(raw_dir, cfg, "cats", "AFHQ cats")
+    x, names, report, src = load_photos(raw_dir, cfg, "cats", "AFHQ cats")
     parts = [set(PurePosixPath(n).parts[:-1]) for n in names]
     is_test = np.array([bool(p & {"val", "test"}) for p in parts])
     if any("train" in p for p in parts) and is_test.any():  # AFHQ's split: train → train, val → test
@@ -316,14 +317,14 @@ def preprocess_cats(cfg: CatsConfig, raw_dir: Path) -> Processed:
     else:
         x_tr, x_te = _seeded_split(x, cfg.test_size, cfg.seed)
         split = f"seeded random split, test_size={cfg.test_size}, seed={cfg.seed}"
-    meta = _photo_meta("cats", cfg, src, report, split)
-    return Processed(x_tr, _no_labels(len(x_tr)), x_te, _no_labels(len(x_te)), meta)
+    meta = photo_meta("cats", cfg, src, report, split)
+    return Processed(x_tr, no_labels(len(x_tr)), x_te, no_labels(len(x_te)), meta)
 
 
 # --- Pistachio Image Dataset (Kirmizi only) ---------------------------------------------------
 
 KAGGLE_SLUG = "muratkokludataset/pistachio-image-dataset"
-KAGGLE_TIMEOUT_S = 900  # the whole CLI download (~50 MB)
+KAGGLE_TIMEOUT_S = 900  # the whole CLI download (pistachios ~50 MB)
 KIRMIZI = "Kirmizi_Pistachio"
 
 
@@ -345,14 +346,14 @@ class PistachioConfig(PhotoFolderConfig):
 
 
 def _pistachio_local(cfg: PistachioConfig, raw_dir: Path) -> dict:
-    path = _local_source(cfg, "data.pistachios")
+    path = local_source(cfg, "data.pistachios")
 
     def select(names):
         if path.is_dir() and path.name == KIRMIZI:
             return names  # the user pointed at the Kirmizi folder itself
         return sources.find_dir_members(names, KIRMIZI)
 
-    got = _ingest(path, raw_dir, select, f"folder named {KIRMIZI}", sources.Limits.of(cfg, "data.pistachios"))
+    got = ingest(path, raw_dir, select, f"folder named {KIRMIZI}", sources.Limits.of(cfg, "data.pistachios"))
     return {"source": f"Pistachio Image Dataset (Kirmizi) from local {path}", "path": str(path), **got}
 
 
@@ -363,8 +364,9 @@ def _kaggle_credentials() -> bool:
     return any(d and Path(os.path.expanduser(d), "kaggle.json").is_file() for d in dirs)
 
 
-def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
-    sources.require_download(cfg.download)
+def kaggle_download(slug: str, raw_dir: Path, select, what: str, limits: sources.Limits) -> dict:
+    """`kaggle datasets download <slug>` into raw_dir/.kaggle, then ingest its zip like a
+    local source (same member selection, same caps); the zip itself is not kept."""
     exe = shutil.which("kaggle")
     if not exe:
         raise SourceFailed("the `kaggle` CLI is not installed (pip install kaggle)")
@@ -373,7 +375,7 @@ def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
     tmp = raw_dir / ".kaggle"
     tmp.mkdir()
     try:
-        subprocess.run([exe, "datasets", "download", KAGGLE_SLUG, "-p", str(tmp)], check=True,
+        subprocess.run([exe, "datasets", "download", slug, "-p", str(tmp)], check=True,
                        capture_output=True, text=True, timeout=KAGGLE_TIMEOUT_S)
     except subprocess.CalledProcessError as err:
         tail = (err.stderr or err.stdout or "").strip()[-400:]
@@ -381,9 +383,15 @@ def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
     zips = sorted(tmp.glob("*.zip"))
     if not zips:
         raise SourceFailed(f"kaggle wrote no zip into {tmp}")
-    got = _ingest(zips[0], raw_dir, lambda names: sources.find_dir_members(names, KIRMIZI),
-                  f"folder named {KIRMIZI}", sources.Limits.of(cfg, "data.pistachios"))
+    got = ingest(zips[0], raw_dir, select, what, limits)
     shutil.rmtree(tmp)
+    return got
+
+
+def _pistachio_kaggle(cfg: PistachioConfig, raw_dir: Path) -> dict:
+    sources.require_download(cfg.download)
+    got = kaggle_download(KAGGLE_SLUG, raw_dir, lambda names: sources.find_dir_members(names, KIRMIZI),
+                          f"folder named {KIRMIZI}", sources.Limits.of(cfg, "data.pistachios"))
     return {"source": f"Pistachio Image Dataset (Kirmizi) via Kaggle CLI ({KAGGLE_SLUG})", **got}
 
 
@@ -391,7 +399,7 @@ def _pistachio_url(cfg: PistachioConfig, raw_dir: Path) -> dict:
     sources.require_download(cfg.download)
     if not cfg.url:
         raise SourceFailed("no url set (data.pistachios.url)")
-    got = _archive_from_url(cfg, "data.pistachios", raw_dir,
+    got = archive_from_url(cfg, "data.pistachios", raw_dir,
                             lambda names: sources.find_dir_members(names, KIRMIZI), f"folder named {KIRMIZI}")
     return {"source": f"Pistachio Image Dataset (Kirmizi) downloaded from {cfg.url}", "url": cfg.url,
             "sha256": cfg.sha256 or "unchecked", **got}
@@ -409,8 +417,8 @@ def download_pistachios(cfg: PistachioConfig, raw_dir: Path) -> dict:
 
 
 def preprocess_pistachios(cfg: PistachioConfig, raw_dir: Path) -> Processed:
-    x, _, report, src = _load_photos(raw_dir, cfg, "pistachios", "Pistachio Image Dataset (Kirmizi)")
+    x, _, report, src = load_photos(raw_dir, cfg, "pistachios", "Pistachio Image Dataset (Kirmizi)")
     x_tr, x_te = _seeded_split(x, cfg.test_size, cfg.seed)
     split = f"seeded random split, test_size={cfg.test_size}, seed={cfg.seed}"
-    meta = _photo_meta("pistachios", cfg, src, report, split)
-    return Processed(x_tr, _no_labels(len(x_tr)), x_te, _no_labels(len(x_te)), meta)
+    meta = photo_meta("pistachios", cfg, src, report, split)
+    return Processed(x_tr, no_labels(len(x_tr)), x_te, no_labels(len(x_te)), meta)

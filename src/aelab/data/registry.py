@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import emoji, mnist, photos, points
+from . import emoji, mnist, photos, points, tinyheroes
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class DatasetSpec:
     offline: bool  # served on a machine with no network (no user-provided files)
     description: str
     preview: Callable | None = None  # image datasets; points are previewed from the npz alone
+    rgb: bool = False  # a colour set of the photo study (the report's photo section lists its variants)
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -40,17 +41,21 @@ DATASETS: dict[str, DatasetSpec] = {
                                  preview=mnist.preview_fashion),
     "emoji": DatasetSpec(emoji.EmojiConfig, emoji.download_emoji, emoji.preprocess_emoji,
                          "image", True, "Noto Color Emoji rendered to 32×32 RGB",
-                         preview=emoji.preview_emoji),
+                         preview=emoji.preview_emoji, rgb=True),
     "cifar10": DatasetSpec(photos.Cifar10Config, photos.download_cifar10, photos.preprocess_cifar10,
                            "image", False, "CIFAR-10 32×32 RGB",
-                           preview=photos.preview_cifar10),
+                           preview=photos.preview_cifar10, rgb=True),
     "cats": DatasetSpec(photos.CatsConfig, photos.download_cats, photos.preprocess_cats,
                         "image", False, "AFHQ cat faces resized to 32×32 RGB",
-                        preview=photos.preview_photos),
+                        preview=photos.preview_photos, rgb=True),
     "pistachios": DatasetSpec(photos.PistachioConfig, photos.download_pistachios,
                               photos.preprocess_pistachios, "image", False,
                               "Pistachio Image Dataset, Kirmizi only, 32×32 RGB",
-                              preview=photos.preview_photos),
+                              preview=photos.preview_photos, rgb=True),
+    "tinyheroes": DatasetSpec(tinyheroes.TinyHeroesConfig, tinyheroes.download_tinyheroes,
+                              tinyheroes.preprocess_tinyheroes, "image", False,
+                              "TinyHero pixel-art heroes, front-facing only, 64×64 RGBA → 32×32 RGB",
+                              preview=photos.preview_photos, rgb=True),
 }
 
 

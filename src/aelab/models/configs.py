@@ -194,9 +194,12 @@ class MMDAEConfig:
 @dataclass(frozen=True)
 class GANConfig:
     """latent_dim: dimensions of z ~ N(0, I) (64); backbone: the players' nets, 'conv'
-    (DCGAN: stride-2 conv stages) or 'mlp' (fully connected, gan_mlp.py) ('conv');
-    filters: channels of the stride-2 stages of the discriminator, mirrored by the
-    generator ((64, 128); conv only); convs_per_stage: convs per stage, extra ones stride
+    (DCGAN: stride-2 conv stages), 'mlp' (fully connected, gan_mlp.py) or 'deep' (the
+    photo study's blocks, deep.py: G = the deep CAE/VAE decoder, D and E = its encoder
+    with LeakyReLU(leak)) ('conv'); filters: channels of the stride-2 stages of the
+    discriminator, mirrored by the generator ((64, 128); conv; 'deep' takes one value,
+    the channels of every layer); n_down, n_up, seed_channels: as DeepCAEConfig (4, 3,
+    64; deep only); convs_per_stage: convs per stage, extra ones stride
     1 (1; conv only); dense: hidden Dense width before D's logit, 0 = none (0; conv only);
     hidden_sizes: widths of G's hidden layers, z → … → C·H·W; D (and E) use them
     reversed ((256, 512); mlp only); batchnorm: BN in G and in D after its first layer
@@ -208,8 +211,11 @@ class GANConfig:
     Learning rate, epochs and batch size come from `train` (DCGAN: lr 2e-4, batch 128)."""
 
     latent_dim: int = spec(64, ge=1)
-    backbone: Literal["conv", "mlp"] = "conv"
+    backbone: Literal["conv", "mlp", "deep"] = "conv"
     filters: tuple[int, ...] = (64, 128)
+    n_down: int = spec(4, ge=1, le=8)
+    n_up: int = spec(3, ge=1, le=8)
+    seed_channels: int = spec(64, ge=1)
     convs_per_stage: int = spec(1, ge=1, le=4)
     dense: int = spec(0, ge=0)
     hidden_sizes: tuple[int, ...] = (256, 512)
@@ -223,6 +229,9 @@ class GANConfig:
 
     def validate(self, key: str) -> None:
         _check_filters(self.filters, key)
+        if self.backbone == "deep" and len(self.filters) != 1:
+            raise ConfigError(f"{key}.filters", f"backbone 'deep' has one width for every layer; "
+                              f"give one value, e.g. [128], got {list(self.filters)!r}")
         if not self.hidden_sizes or any(h < 1 for h in self.hidden_sizes):
             raise ConfigError(f"{key}.hidden_sizes", f"needs one or more positive widths, got {self.hidden_sizes!r}")
 

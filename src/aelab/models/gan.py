@@ -4,8 +4,11 @@ Generator = conv.conv_decoder (Dense → reshape → stride-2 ConvTranspose stag
 sigmoid output); discriminator = conv.conv_encoder with one logit (stride-2 convs, BN
 except on the input layer, LeakyReLU 0.2). Trained by its own adversarial loop
 (own_fit, the one exception to train.fit): non-saturating loss, Adam(lr, betas (0.5, 0.999)).
-`backbone: mlp` swaps both players (and E) for fully connected nets (gan_mlp.py); the
-loss, the loop and everything below stay the same.
+`backbone: mlp` swaps both players (and E) for fully connected nets (gan_mlp.py);
+`backbone: deep` builds them from the photo study's blocks (deep.py): G is the deep
+CAE/VAE decoder (Dense → 4×4 seed → n_up transposed convs), D and E its encoder (input
+conv + n_down stride-2 convs of filters[0] channels, LeakyReLU), so the photo study's CAE,
+VAE and GAN share their components. The loss, the loop and everything below stay the same.
 
 A GAN has no encoder of its own, so encode(x) recovers a code from G (frozen, eval mode):
   1. an amortised guess z0 = E(x) from an inversion encoder E (the discriminator's
@@ -32,6 +35,7 @@ import torch.nn.functional as F
 from .base import Autoencoder, ModelOutput
 from .configs import GANConfig
 from .conv import check_image_input, conv_decoder, conv_encoder
+from .deep import check_deep_input, deep_decoder, deep_encoder
 from .gan_mlp import mlp_discriminator, mlp_generator
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,10 @@ class GAN(Autoencoder):
             self.discriminator = self._critic(1)
             self.generator = mlp_generator(self.input_shape, cfg.hidden_sizes, cfg.latent_dim,
                                            cfg.batchnorm)
+        elif cfg.backbone == "deep":
+            self.discriminator = self._critic(1)
+            self.generator = deep_decoder(self.input_shape, cfg.filters[0], cfg.n_up, cfg.seed_channels,
+                                          cfg.latent_dim, batchnorm=cfg.batchnorm)
         else:
             self.discriminator, sizes = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage,
                                                      cfg.dense, 1, leak=cfg.leak, batchnorm=cfg.batchnorm)
@@ -71,13 +79,18 @@ class GAN(Autoencoder):
         cfg = self.cfg
         if cfg.backbone == "mlp":
             return mlp_discriminator(self.input_shape, cfg.hidden_sizes, out_dim, cfg.leak)
+        if cfg.backbone == "deep":
+            return deep_encoder(self.input_shape, cfg.filters[0], cfg.n_down, out_dim, cfg.leak)
         net, _ = conv_encoder(self.input_shape, cfg.filters, cfg.convs_per_stage, cfg.dense, out_dim,
                               leak=cfg.leak, batchnorm=cfg.batchnorm)
         return net
 
     @classmethod
     def check_input(cls, cfg, input_shape) -> None:
-        check_image_input(input_shape, 2 ** len(cfg.filters) if cfg.backbone == "conv" else 1)
+        if cfg.backbone == "deep":
+            check_deep_input(cfg, input_shape)
+        else:
+            check_image_input(input_shape, 2 ** len(cfg.filters) if cfg.backbone == "conv" else 1)
 
     def decode(self, z):
         return torch.sigmoid(self.generator(z))  # (B, C, H, W) in [0, 1]

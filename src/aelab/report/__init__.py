@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import paths
 from ..io import write_text
-from . import backbones, energy, mnist, questions, studies
+from . import backbones, energy, mnist, photo_samples, questions, studies
 from .curves import draw_training_curves
 from .gather import Run, load_run, summary
 from .render import Appendix, render
@@ -24,7 +24,7 @@ log = logging.getLogger("aelab")
 SECTIONS = (mnist.mnist_study, questions.latent_size, questions.train_vs_test, questions.residual,
             mnist.inpainting, mnist.denoising, mnist.anomaly, mnist.generation, studies.ae_vs_vae,
             studies.vae_vs_gan, backbones.gan_backbones, energy.rbm_dbm, studies.optuna, studies.moons,
-            studies.mmd, studies.digits, studies.forest_table, studies.photos)
+            studies.mmd, studies.digits, studies.forest_table, studies.photos, photo_samples.photo_samples)
 PREVIEW_CAPTION = "raw originals above what the models see"
 
 

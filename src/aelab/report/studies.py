@@ -334,7 +334,9 @@ def _gain(run: Run, n: str):
 def photos(run: Run) -> Section:
     s = Section("photos", "Photo study (colour emoji, 32×32)",
                 "How well do the conv AE, the photo-study CAE and VAE reconstruct and generate colour images?")
-    vs = [n for n in run.variants() if run.params.variants[n].dataset in ("emoji", "cifar10", "cats", "pistachios")]
+    from ..data.registry import DATASETS
+
+    vs = [n for n in run.variants() if DATASETS[run.params.variants[n].dataset].rgb]
     if not vs:
         return s
     s.ran = [f"`{n}`: {run.description(n)}" for n in vs]

@@ -26,7 +26,7 @@ from ..io import save_figure
 from ..probe import batched
 from ..stats import rate_entry
 from ..tasks.common import subset
-from .common import check_variant, load_variant_model, outputs, setup, write_metrics
+from .common import check_variant, load_variant_model, outputs, setup, study_entry, write_metrics
 
 log = logging.getLogger("aelab")
 
@@ -93,11 +93,8 @@ def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, 
 
 def study_fmnist_ae_vs_vae(params, name: str) -> dict:
     """The stage: metrics/studies/fmnist_ae_vs_vae_<name>.json, plots/.../comparison.png."""
-    from ..errors import ConfigError
 
-    if name not in params.studies.fmnist_ae_vs_vae:
-        raise ConfigError("studies.fmnist_ae_vs_vae", f"no entry {name!r}")
-    cfg, key = params.studies.fmnist_ae_vs_vae[name], f"studies.fmnist_ae_vs_vae.{name}"
+    cfg, key = study_entry(params, "fmnist_ae_vs_vae", name)
     va = check_variant(params, cfg.ae, f"{key}.ae", dataset=cfg.dataset)
     check_variant(params, cfg.vae, f"{key}.vae", dataset=cfg.dataset)
     device = setup(params)

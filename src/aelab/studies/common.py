@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,26 @@ def setup(params):
     seed_everything(params.seed)
     set_style()
     return device
+
+
+def study_entry(params, study: str, name: str):
+    """(entry, dotted key) of studies.<study>.<name>, or a ConfigError listing the entries."""
+    entries = getattr(params.studies, study)
+    if name not in entries:
+        raise ConfigError(f"studies.{study}", f"no entry {name!r}; entries: {sorted(entries)}")
+    return entries[name], f"studies.{study}.{name}"
+
+
+def nearest_train_mse(x, train, batch: int = 4096):
+    """(N,) MSE per pixel from each row of x (N, D) to its closest row of train (M, D),
+    over batches of training rows (torch.cdist; squared distances clamped at 0)."""
+    import torch
+
+    best = torch.full((len(x),), math.inf)
+    for i in range(0, len(train), batch):
+        d2 = torch.cdist(x, train[i:i + batch]).pow(2).clamp_min(0)  # (N, ≤ batch)
+        best = torch.minimum(best, d2.min(1).values)
+    return best / x.shape[1]
 
 
 def check_variant(params, name: str, key: str, dataset: str | None = None):
@@ -70,3 +91,18 @@ def write_metrics(path: Path, metrics: dict) -> None:
     from ..io import rounded
 
     write_json(path, rounded(metrics))
+
+
+def write_study(study: str, metrics: dict, figures: dict) -> dict:
+    """metrics/studies/<study>.json and plots/studies/<study>/<file> for each
+    figures[file] (a callable → matplotlib figure), staged and swapped in together, metrics
+    last (a failed figure leaves the old outputs); returns the metrics as written (rounded)."""
+    from ..io import rounded, save_figure, staged_outputs, write_json
+
+    with staged_outputs(paths.study_plots(study), paths.study_metrics(study)) as (plots, metrics_file):
+        plots.mkdir()
+        for file, draw in figures.items():
+            save_figure(draw(), plots / file)
+        metrics = rounded(metrics)
+        write_json(metrics_file, metrics)
+    return metrics

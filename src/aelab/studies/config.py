@@ -374,6 +374,31 @@ class GANBackbonesParams:
 
 
 @dataclass(frozen=True)
+class PhotoSamplesParams:
+    """study_photo_samples@<name>: the photo study's three generators from their
+    checkpoints: `cae` [emoji_deep_cae_z256] (sampled through a GMM on its codes, as
+    classify@ samples it), `vae` [emoji_deep_vae_z32] and `gan` [emoji_deep_gan] (both
+    from N(0, I)), all on `dataset` [emoji] (named here so dvc.yaml can depend on its file).
+
+    n_samples [500]: samples per model, and real test images of the reference row; n_show
+      [36] of each drawn. Fréchet features as study_gan_backbones: fid_hidden [64] ReLU
+      units of an sklearn MLPClassifier fitted on fid_max_train [0 = all] training images
+      for fid_max_iter [30] Adam epochs.
+    seed [0]: subsets, feature net and samples."""
+
+    cae: str = "emoji_deep_cae_z256"
+    vae: str = "emoji_deep_vae_z32"
+    gan: str = "emoji_deep_gan"
+    dataset: str = "emoji"
+    n_samples: int = spec(500, ge=10)
+    n_show: int = spec(36, ge=1, le=256)
+    fid_hidden: int = spec(64, ge=2)
+    fid_max_train: int = spec(0, ge=0)
+    fid_max_iter: int = spec(30, ge=1)
+    seed: int = spec(0, ge=0)
+
+
+@dataclass(frozen=True)
 class StudiesParams:
     """threads [1]: torch threads of the study stages (many small models: one thread is
     fastest on a 2-core machine; AELAB_THREADS overrides). One entry per study, see each."""
@@ -387,6 +412,7 @@ class StudiesParams:
     tune: dict[str, TuneParams] = spec({})
     rbm: dict[str, RBMStudyParams] = spec({})
     gan_backbones: dict[str, GANBackbonesParams] = spec({})
+    photo_samples: dict[str, PhotoSamplesParams] = spec({})
 
     def validate(self, key: str) -> None:
         for i, axis in enumerate(self.moons.adopt):

@@ -36,10 +36,10 @@ from .. import paths
 from ..data.contract import load_processed, to_model_input
 from ..errors import AelabError, ConfigError
 from ..io import read_json
-from ..probe import fit_forest, fit_indices
+from ..probe import originals_forest
 from ..stats import share_entry
 from ..tasks.common import subset
-from .common import check_variant, load_variant_model, setup
+from .common import check_variant, load_variant_model, setup, study_entry, write_study
 
 log = logging.getLogger("aelab")
 
@@ -184,18 +184,13 @@ def _load_backbone(variant: str, role: str, device):
 
 def compute(params, name: str) -> GANBackbonesResult:
     """Every number and figure array of the study (see module doc); writes nothing."""
-    if name not in params.studies.gan_backbones:
-        raise ConfigError("studies.gan_backbones", f"no entry {name!r}")
-    cfg, key = params.studies.gan_backbones[name], f"studies.gan_backbones.{name}"
+    cfg, key = study_entry(params, "gan_backbones", name)
     for role in ROLES:
         check_variant(params, getattr(cfg, role), f"{key}.{role}", dataset=cfg.dataset)
     device = setup(params)
     models = {role: _load_backbone(getattr(cfg, role), role, device) for role in ROLES}  # fail fast
     data = load_processed(paths.processed(cfg.dataset))
-    ccfg = params.classify
-    tr, _ = fit_indices(data, ccfg, np.random.default_rng(ccfg.seed))  # classify@'s forest subset
-    x_tr = _flat(to_model_input(data.x_train[tr], data.meta))
-    rf = fit_forest(x_tr, data.y_train[tr], ccfg.n_estimators, ccfg.seed)
+    rf, x_fit = originals_forest(params, data)
     rng = np.random.default_rng(cfg.seed)
     ftr = subset(len(data.x_train), cfg.fid_max_train, rng)
     te = subset(len(data.x_test), cfg.fid_max_test, rng)
@@ -208,7 +203,7 @@ def compute(params, name: str) -> GANBackbonesResult:
     names = list(data.meta.get("class_names") or [])
     names = [names[c] if c < len(names) else str(c) for c in rf.classes_]
     metrics: dict = {
-        "dataset": cfg.dataset, "n_forest_fit": len(tr), "n_real_test": len(te),
+        "dataset": cfg.dataset, "n_forest_fit": len(x_fit), "n_real_test": len(te),
         "fid_features": (f"hidden layer ({cfg.fid_hidden} ReLU units) of an sklearn MLPClassifier "
                          f"fitted on {len(ftr)} training digits ({cfg.fid_max_iter} Adam epochs, "
                          f"random_state {cfg.seed}), flattened pixels in [0, 1]"),
@@ -233,17 +228,10 @@ def compute(params, name: str) -> GANBackbonesResult:
 
 def study_gan_backbones(params, name: str) -> dict:
     """The stage: metrics/studies/gan_backbones_<name>.json and plots/studies/gan_backbones_<name>/
-    (samples.png, losses.png, classes.png), staged and swapped in together, metrics last."""
-    from ..io import rounded, staged_outputs, write_json, save_figure
+    (samples.png, losses.png, classes.png)."""
     from .gan_backbones_figures import class_figure, loss_figure, samples_figure
 
     res = compute(params, name)
-    study = f"gan_backbones_{name}"
-    with staged_outputs(paths.study_plots(study), paths.study_metrics(study)) as (plots, metrics_file):
-        plots.mkdir()
-        save_figure(samples_figure(res), plots / "samples.png")
-        save_figure(loss_figure(res), plots / "losses.png")
-        save_figure(class_figure(res), plots / "classes.png")
-        metrics = rounded(res.metrics)
-        write_json(metrics_file, metrics)
-    return metrics
+    return write_study(f"gan_backbones_{name}", res.metrics, {
+        "samples.png": lambda: samples_figure(res), "losses.png": lambda: loss_figure(res),
+        "classes.png": lambda: class_figure(res)})

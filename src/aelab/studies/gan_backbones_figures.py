@@ -10,7 +10,7 @@ LABEL = {"conv": "conv (DCGAN)", "mlp": "MLP"}
 COLOR = {"conv": "tab:blue", "mlp": "tab:orange"}
 
 
-def _grid(images: np.ndarray) -> np.ndarray:
+def image_grid(images: np.ndarray) -> np.ndarray:
     """(n, C, H, W) in [0, 1] → one (H', W', 3) picture, near-square, white padding."""
     import torch
     from torchvision.utils import make_grid
@@ -32,7 +32,7 @@ def samples_figure(res: GANBackbonesResult):
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 6.6), layout="constrained")
     for ax, role in zip(axes, ROLES):
-        ax.imshow(_grid(res.backbones[role].samples), interpolation="nearest")
+        ax.imshow(image_grid(res.backbones[role].samples), interpolation="nearest")
         ax.set_title(_title(res, role), fontsize=10)
         ax.axis("off")
     fig.suptitle(f"GAN samples from N(0, I), same z for both backbones (real-vs-real Fréchet floor "

@@ -27,7 +27,7 @@ from ..errors import TrainingDiverged
 from ..io import save_figure
 from ..losses import mmd2
 from ..params import TrainParams
-from .common import check_variant, load_variant_model, outputs, setup, write_metrics
+from .common import check_variant, load_variant_model, outputs, setup, study_entry, write_metrics
 from .moons import moons_points, nn_distance, true_curve
 
 log = logging.getLogger("aelab")
@@ -105,9 +105,7 @@ def study_moons_mmd(params, name: str) -> dict:
     """The stage: metrics/studies/moons_mmd_<name>.json, plots/studies/moons_mmd_<name>/."""
     from ..errors import ConfigError
 
-    if name not in params.studies.moons_mmd:
-        raise ConfigError("studies.moons_mmd", f"no entry {name!r}; entries: {sorted(params.studies.moons_mmd)}")
-    cfg, key = params.studies.moons_mmd[name], f"studies.moons_mmd.{name}"
+    cfg, key = study_entry(params, "moons_mmd", name)
     v = check_variant(params, cfg.variant, f"{key}.variant", dataset="moons")
     check_variant(params, cfg.reference, f"{key}.reference", dataset="moons")
     if v.model != "mmd_ae":

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from dataclasses import dataclass
 
@@ -44,7 +43,8 @@ from ..errors import ConfigError
 from ..io import save_figure
 from ..stats import rate_entry, share_entry
 from ..timing import TIMING_KEY
-from .common import check_variant, load_variant_model, outputs, setup, write_metrics
+from .common import (check_variant, load_variant_model, nearest_train_mse, outputs, setup,
+                     study_entry, write_metrics)
 
 log = logging.getLogger("aelab")
 
@@ -227,16 +227,6 @@ def one_step(model, x, cfg, device) -> torch.Tensor:
     return model.gibbs_chain(v0, [1], gen)[0].cpu().reshape(x.shape)
 
 
-def nearest_train_mse(x: torch.Tensor, train: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-    """(N,) MSE per pixel from each row of x (N, D) to its closest row of train (M, D),
-    over batches of training rows (torch.cdist; squared distances clamped at 0)."""
-    best = torch.full((len(x),), math.inf)
-    for i in range(0, len(train), batch):
-        d2 = torch.cdist(x, train[i:i + batch]).pow(2).clamp_min(0)  # (N, ≤ batch)
-        best = torch.minimum(best, d2.min(1).values)
-    return best / x.shape[1]
-
-
 def noise_samples(model, rf, train_flat, cfg, min_share: float, device) -> NoiseSamples:
     """n_samples samples from noise, judged by the forest and the nearest training image."""
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
@@ -293,11 +283,11 @@ def analyse(params, name: str, device) -> tuple[RBMStudyResult, float]:
     """The study's result and the grid's wall seconds (for the timing file only)."""
     from ..models.dbm import DBM
     from ..models.rbm import RBM
-    from ..probe import fit_forest, fit_indices
+    from ..probe import originals_forest
     from ..runtime import thread_count
     from ..tasks.common import subset
 
-    cfg, key = params.studies.rbm[name], f"studies.rbm.{name}"
+    cfg, key = study_entry(params, "rbm", name)
     v = check_variant(params, cfg.variant, f"{key}.variant", dataset=cfg.dataset)
     data = load_processed(paths.processed(cfg.dataset))
     side = min(data.sample_shape[-2:])
@@ -318,10 +308,7 @@ def analyse(params, name: str, device) -> tuple[RBMStudyResult, float]:
     t0 = time.perf_counter()
     grid, setting = train_grid(v, cfg.grid, data, params.seed, device)
     grid_s = time.perf_counter() - t0
-    ccfg = params.classify  # the probe's forest, fitted on the same training originals as classify@
-    tr, _ = fit_indices(data, ccfg, np.random.default_rng(ccfg.seed))
-    rf = fit_forest(_flat(to_model_input(data.x_train[tr], data.meta)), data.y_train[tr], ccfg.n_estimators,
-                    ccfg.seed, thread_count(params.studies.threads))
+    rf, x_fit = originals_forest(params, data, thread_count(params.studies.threads))
     te = subset(len(data.x_test), cfg.n_judge, np.random.default_rng([cfg.seed, 1]))
     gibbs = gibbs_steps(model, to_model_input(data.x_test[te], data.meta), data.y_test[te], rf, cfg, device)
     te = subset(len(data.x_test), cfg.n_inpaint, np.random.default_rng([cfg.seed, 2]))
@@ -331,7 +318,7 @@ def analyse(params, name: str, device) -> tuple[RBMStudyResult, float]:
     w = model.W.detach().float().cpu().t().reshape(-1, *data.sample_shape).numpy()  # (latent_dim, C, H, W)
     cmp = None if dbm is None else compare_dbm(model, dbm, cfg.dbm_variant, data, rf, mean_img, x_train.flatten(1),
                                                cfg, params.health.min_class_share, device)
-    return RBMStudyResult(cfg.variant, cfg.dataset, setting, grid, gibbs, holes, w, len(tr), cmp), grid_s
+    return RBMStudyResult(cfg.variant, cfg.dataset, setting, grid, gibbs, holes, w, len(x_fit), cmp), grid_s
 
 
 def to_metrics(r: RBMStudyResult) -> dict:
@@ -375,8 +362,7 @@ def _inpaint_metrics(cells, who: str) -> dict:
 
 def study_rbm(params, name: str) -> dict:
     """The stage: metrics/studies/rbm_<name>.json, plots/studies/rbm_<name>/*.png."""
-    if name not in params.studies.rbm:
-        raise ConfigError("studies.rbm", f"no entry {name!r}")
+    study_entry(params, "rbm", name)
     device = setup(params)
     res, grid_s = analyse(params, name, device)
     metrics = to_metrics(res)

@@ -212,13 +212,10 @@ def tune(params, name: str) -> dict:
     """The stage: metrics/studies/tune_<name>.json, plots/studies/tune_<name>/, optuna/<name>/."""
     from .. import paths
     from ..data.contract import load_processed, to_model_input
-    from ..errors import ConfigError
     from ..tasks.common import subset
-    from .common import check_variant, fresh_dir, outputs, setup, write_metrics
+    from .common import check_variant, fresh_dir, outputs, setup, study_entry, write_metrics
 
-    if name not in params.studies.tune:
-        raise ConfigError("studies.tune", f"no entry {name!r}; entries: {sorted(params.studies.tune)}")
-    cfg = params.studies.tune[name]
+    cfg, _ = study_entry(params, "tune", name)
     v = check_variant(params, cfg.variant, f"studies.tune.{name}.variant", dataset=cfg.dataset)
     device = setup(params)
     data = load_processed(paths.processed(v.dataset))
