@@ -13,7 +13,7 @@ import yaml
 from aelab import paths
 from aelab.config import parse
 from aelab.errors import ConfigError
-from aelab.io import read_json
+from aelab.io import read_json, rounded
 from aelab.params import complete, load_params
 from aelab.studies.config import MoonsSetting, MoonsSweepParams, StudiesParams
 
@@ -132,16 +132,15 @@ def test_sweep_axis_is_seeded_and_aggregates_repeats():
 
     sweep = MoonsSweepParams(base=MoonsSetting(n_train=60, n_test=60, epochs=3, hidden_size=8, layers=1),
                              axes={"hidden_size": (4, 8), "lr_schedule": ("constant", "cosine")}, repeats=2, show=1)
-    a, keep = sweep_axis(sweep, "hidden_size", 0, torch.device("cpu"))
-    b, _ = sweep_axis(sweep, "hidden_size", 0, torch.device("cpu"))
-    timeless = [{k: {kk: vv for kk, vv in p.items() if kk != "seconds_per_run"} for k, p in m["points"].items()}
-                for m in (a, b)]
-    assert timeless[0] == timeless[1]  # same seeds → same numbers (only the timings differ)
+    a, keep, seconds = sweep_axis(sweep, "hidden_size", 0, torch.device("cpu"))
+    b, _, _ = sweep_axis(sweep, "hidden_size", 0, torch.device("cpu"))
+    assert a == b  # same seeds → the same metrics, to the last digit: no wall-clock numbers in them
+    assert set(seconds) == {"4", "8"} and all(s > 0 for s in seconds.values())  # timings apart
     assert set(a["points"]) == {"4", "8"} and a["points"]["4"]["test_mse"]["n"] == 2
     assert a["best"]["value"] in (4, 8) and len(keep) == 1
     fig = error_figure(a)
     assert fig.axes[0].get_xlabel() == "hidden_size"
-    c, _ = sweep_axis(sweep, "lr_schedule", 0, torch.device("cpu"))  # a categorical axis
+    c, _, _ = sweep_axis(sweep, "lr_schedule", 0, torch.device("cpu"))  # a categorical axis
     assert c["values"] == ["constant", "cosine"]
 
 
@@ -214,11 +213,16 @@ def test_tune_records_trials_and_survives_a_nan_trial(project, monkeypatch):
 
     monkeypatch.setattr(optuna.trial.Trial, "suggest_float", absurd_first_lr)
     m = tune(load_params(), "t")
+    from aelab.timing import TIMING_KEY
+
+    assert set(m.pop(TIMING_KEY)["sampler_s"]) == {"tpe", "random", "grid"}  # wall clock: timing/ only
+    assert read_json(paths.study_metrics("tune_t")) == rounded(m) and "seconds" not in str(m)
     for kind in ("tpe", "random", "grid"):
         s = m["samplers"][kind]
         assert s["n_trials"] == 2 and s["n_pruned_or_diverged"] == 1 and s["n_complete"] == 1
     assert m["best"]["value"] > 0 and m["best"]["epochs"] in (1, 2)
     rows = read_json(paths.study_plots("tune_t") / "trials.json")
+    assert not any("seconds" in r for r in rows)  # tracked plot data: identical results, identical file
     assert len(rows) == 6 and sum(r["state"] == "PRUNED" and "loss term" in r["note"] for r in rows) == 3
     assert (paths.study_plots("tune_t") / "trials.csv").exists()
     assert (paths.study_plots("tune_t") / "samplers.png").exists()
@@ -232,7 +236,9 @@ def test_moons_chain_sweep_then_study(project):
 
     params = load_params()
     for axis in ("lr", "layers"):
-        moons_sweep(params, axis)
+        m = moons_sweep(params, axis)
+        assert set(m.pop("_timing")["seconds_per_run"]) == set(m["points"])  # wall clock: timing/ only
+        assert read_json(paths.study_metrics(f"moons_sweep_{axis}")) == rounded(m) and "seconds" not in str(m)
     m = study_moons(params)
     assert set(m["adopted_from_sweep"]) == {"lr", "layers"}
     for axis, value in m["adopted_from_sweep"].items():  # every adopted value, not only the last

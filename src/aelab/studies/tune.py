@@ -31,6 +31,7 @@ import torch
 
 from ..errors import TrainingDiverged
 from ..io import atomic_path, save_figure, write_json
+from ..timing import TIMING_KEY
 from ..params import TrainParams
 from .config import TuneParams
 
@@ -74,7 +75,7 @@ def objective(cfg: TuneParams, model_name: str, model_args, x: torch.Tensor, see
         trained = max(1, round(epochs * cfg.epochs_scale))
         tc = TrainParams(epochs=trained, batch_size=bs, lr=lr)
         trial.set_user_attr("epochs_trained", trained)
-        losses, start = [], time.perf_counter()
+        losses = []
         for k, (tr, va) in enumerate(folds):
             torch.manual_seed(seed + k)
             model = build_model(model_name, model_args, tuple(x.shape[1:]))
@@ -87,7 +88,6 @@ def objective(cfg: TuneParams, model_name: str, model_args, x: torch.Tensor, see
             losses.append(res.test["loss"])
         value = float(np.mean(losses))
         trial.set_user_attr("fold_losses", [float(v) for v in losses])
-        trial.set_user_attr("seconds", round(time.perf_counter() - start, 2))
         if not math.isfinite(value):
             trial.set_user_attr("diverged", f"validation loss {value}")
             raise optuna.TrialPruned(f"validation loss {value}")
@@ -98,33 +98,34 @@ def objective(cfg: TuneParams, model_name: str, model_args, x: torch.Tensor, see
 
 
 def run_samplers(cfg: TuneParams, name: str, model_name: str, model_args, x: torch.Tensor,
-                 seed: int, device, storage: str) -> tuple[dict, list[dict], dict]:
-    """Optimise once per sampler; → (per-sampler summary, trial rows, {sampler: study})."""
+                 seed: int, device, storage: str) -> tuple[dict, list[dict], dict, dict]:
+    """Optimise once per sampler; → (per-sampler summary, trial rows, {sampler: study},
+    {sampler: wall seconds} — the last for the timing file only)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     base = cfg.study_name or f"tune-{name}"
-    summary, rows, studies = {}, [], {}
+    summary, rows, studies, seconds = {}, [], {}, {}
     for kind in cfg.samplers:
         study = optuna.create_study(study_name=f"{base}-{kind}", storage=storage, direction="minimize",
                                     sampler=make_sampler(kind, cfg, seed), load_if_exists=True)
         start = time.perf_counter()
         study.optimize(objective(cfg, model_name, model_args, x, seed, device), n_trials=cfg.n_trials,
                        gc_after_trial=False, show_progress_bar=False)
-        summary[kind] = _summary(study, time.perf_counter() - start)
+        summary[kind] = _summary(study)
+        seconds[kind] = time.perf_counter() - start
         rows += [_row(kind, t) for t in study.trials]
         studies[kind] = study
         log.info("tune@%s: %s sampler: %s", name, kind, summary[kind].get("best", summary[kind].get("no_best")))
-    return summary, rows, studies
+    return summary, rows, studies, seconds
 
 
-def _summary(study, seconds: float) -> dict:
+def _summary(study) -> dict:
     from optuna.trial import TrialState
 
     states = [t.state for t in study.trials]
     out = {"n_trials": len(states), "n_complete": states.count(TrialState.COMPLETE),
-           "n_pruned_or_diverged": states.count(TrialState.PRUNED), "n_failed": states.count(TrialState.FAIL),
-           "seconds": round(seconds, 1)}
+           "n_pruned_or_diverged": states.count(TrialState.PRUNED), "n_failed": states.count(TrialState.FAIL)}
     done = [t for t in study.trials if t.state == TrialState.COMPLETE]
     if done:
         best = min(done, key=lambda t: t.value)
@@ -143,7 +144,7 @@ def _row(sampler: str, t) -> dict:
             "epochs": t.params.get("epochs"), "epochs_trained": t.user_attrs.get("epochs_trained"),
             "batch_size": t.params.get("batch_size"), "lr": t.params.get("lr"),
             "fold_losses": " ".join(f"{v:.4f}" for v in t.user_attrs.get("fold_losses", [])),
-            "seconds": t.user_attrs.get("seconds"), "note": t.user_attrs.get("diverged", "")}
+            "note": t.user_attrs.get("diverged", "")}
 
 
 def write_trials(rows: list[dict], folder: Path) -> None:
@@ -226,7 +227,7 @@ def tune(params, name: str) -> dict:
     write_json(out / "storage.json", {"storage": redact(cfg.storage) if cfg.storage else "sqlite: study.db"})
     log.info("tune@%s: %s on %d images, %d folds, %d trials × %s", name, v.model, len(x), cfg.folds,
              cfg.n_trials, list(cfg.samplers))
-    summary, rows, studies = run_samplers(cfg, name, v.model, v.model_cfg, x, cfg.seed, device, storage)
+    summary, rows, studies, seconds = run_samplers(cfg, name, v.model, v.model_cfg, x, cfg.seed, device, storage)
     from ..models import build_model
 
     units = build_model(v.model, v.model_cfg, tuple(x.shape[1:])).loss_units or "model loss units"
@@ -249,4 +250,4 @@ def tune(params, name: str) -> dict:
         winner = min(bests, key=lambda k: bests[k]["value"])
         metrics["best"] = {"sampler": winner, **bests[winner]}
     write_metrics(metrics_path, metrics)
-    return metrics
+    return {**metrics, TIMING_KEY: {"sampler_s": seconds}}  # wall clock goes to timing/, untracked
