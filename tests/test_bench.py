@@ -75,6 +75,7 @@ def test_one_step_gives_the_same_loss(bench, case):
     assert math.isclose(test_a, test_b, rel_tol=1e-5)
 
 
+@pytest.mark.slow  # a whole (tiny) benchmark run in a subprocess, ~3 s
 def test_tiny_run_writes_the_expected_json(bench, tmp_path):
     out = tmp_path / "bench" / "train_speed.json"
     bench.main(["--synthetic", "--subset", "256", "--pairs", "1", "--epochs", "1", "--threads", "1",

@@ -188,6 +188,7 @@ def test_idx_reader_rejects_truncated(tmp_path):
 # --- emoji ------------------------------------------------------------------------------------
 
 @NEED_FONT
+@pytest.mark.slow  # renders the whole Noto font (~4 s); the fast tier has the emoji unit tests
 def test_emoji_rendered_from_noto_font(tmp_path):
     p = fetch_and_build("emoji", {}, tmp_path / "raw")
     x = np.concatenate([p.x_train, p.x_test])

@@ -67,7 +67,8 @@ UNSUPPORTED = {  # pinned: conv nets need images; deep nets need side 4·2^n_up;
     ("deep_cae", "mnist"), ("deep_vae", "mnist"),
 }
 OVERFIT_LR = {"rbm": 1e-2, ("rbm", "rgb32"): 3e-3, "deep_cae": 3e-3}
-SLOW_OVERFIT = {("deep_cae", "rgb32"), ("deep_vae", "rgb32")}  # ~8 s each on a 2-core CPU
+# ~2–8 s each on a 2-core CPU; every model also overfits a cheaper shape in the fast tier
+SLOW_OVERFIT = {("deep_cae", "rgb32"), ("deep_vae", "rgb32"), ("res_conv_ae", "rgb32"), ("conv_vae", "rgb32")}
 
 
 def cfg_for(name: str, kind: str) -> dict:
