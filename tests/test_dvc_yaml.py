@@ -16,6 +16,7 @@ EXPECTED = {
     "download": lambda d: {paths.raw_dir(d)},
     "preprocess": lambda d: {paths.processed(d), paths.preprocess_preview(d)},
     "train": lambda v: {paths.model_file(v), paths.train_metrics(v), paths.train_plots(v)},
+    "ood": lambda d: {paths.ood_set(d)},
     "evaluate": lambda v: {paths.eval_metrics(v), paths.eval_plots(v)},
     "classify": lambda v: {paths.rf_metrics(v), paths.rf_plots(v)},
 }
@@ -31,12 +32,33 @@ def stages():
 
 def test_every_fanned_out_stage_declares_the_paths_of_paths_py(stages):
     params = load_params(ROOT / "params.yaml")
-    items = {"download": params.datasets, "preprocess": params.datasets,
+    items = {"download": params.datasets, "preprocess": params.datasets, "ood": params.datasets,
              "train": list(params.variants), "evaluate": list(params.variants)}
     assert all(items.values()), items
     for stage, names in items.items():
         for name in names:
             assert stages[f"{stage}@{name}"] == EXPECTED[stage](name), f"{stage}@{name}"
+
+
+def test_evaluate_depends_on_the_data_it_reads_and_every_setting_but_other_datasets_ood():
+    """evaluate@<v> reads its own dataset and ood@'s file for it, not all of data/processed,
+    so a new or changed dataset elsewhere leaves it up to date; it lists every evaluate
+    setting but the OOD mapping (ood@ reads that, and its output changes only when this
+    dataset's OOD images do)."""
+    import dataclasses
+
+    import yaml
+
+    from aelab.tasks.config import EvaluateParams
+
+    doc = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    ev = doc["evaluate"]["do"]
+    data = [d for d in ev["deps"] if d.startswith("data/")]
+    assert data == ["data/processed/${item.dataset}.npz", "data/ood/${item.dataset}.npz"]
+    fields = {f"evaluate.{f.name}" for f in dataclasses.fields(EvaluateParams)}
+    listed = {p for p in ev["params"] if str(p).startswith("evaluate")}
+    assert listed == fields - {"evaluate.ood"}
+    assert doc["ood"]["do"]["params"] == ["datasets", "evaluate.ood"]
 
 
 def test_classify_stages_match_paths(stages):
@@ -64,18 +86,30 @@ def test_every_stage_depends_on_the_code_it_can_import():
     as up to date): each stage's deps cover the import closure of its script."""
     import yaml
 
-    from importgraph import closure, covered, stage_script
+    from aelab.importgraph import covered, stage_closure
 
     doc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     for name, stage in doc["stages"].items():
         body = stage.get("do", stage)
         deps = {Path(d) for d in body["deps"] if str(d).startswith("src/")}
-        missing = sorted(str(p) for p in closure(stage_script(body["cmd"])) if not covered(p, deps))
-        assert not missing, f"{name}: add {missing} (python tests/importgraph.py)"
+        missing = sorted(str(p) for p in stage_closure(body["cmd"]) if not covered(p, deps))
+        assert not missing, f"{name}: add {missing} (python -m aelab.importgraph)"
+
+
+def test_the_deps_check_names_a_removed_dep():
+    """The check above is not vacuous: drop one file a study imports from its deps and the
+    missing path is what it reports."""
+    from aelab.importgraph import covered, stage_closure
+
+    need = stage_closure("python stages/study.py rbm ${key}")
+    assert Path("src/aelab/studies/rbm.py") in need and Path("src/aelab/studies/tune.py") not in need
+    deps = need - {Path("src/aelab/studies/rbm_figures.py")}
+    assert [p for p in need if not covered(p, deps)] == [Path("src/aelab/studies/rbm_figures.py")]
+    assert covered(Path("src/aelab/models/gan.py"), {Path("src/aelab/models")})
 
 
 def test_import_closure_follows_lazy_imports_and_registries():
-    from importgraph import closure
+    from aelab.importgraph import closure
 
     train = closure(ROOT / "stages/train.py")
     assert Path("src/aelab/train.py") in train  # imported inside stage_fns.train
@@ -83,6 +117,32 @@ def test_import_closure_follows_lazy_imports_and_registries():
     download = closure(ROOT / "stages/download.py")
     assert Path("src/aelab/train.py") not in download  # another stage's lazy import
     assert Path("src/aelab/tasks/recon.py") in closure(ROOT / "stages/evaluate.py")  # TASKS by string
+
+
+# ---- study stages (aelab.dvcstages, from the study registry) ----
+
+def test_study_stages_block_is_what_the_generator_prints():
+    import yaml
+
+    from aelab import dvcstages
+
+    _, block, _ = dvcstages.split((ROOT / "dvc.yaml").read_text())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert block == dvcstages.render(params), "dvc.yaml's study stages are stale: python -m aelab.dvcstages --write"
+
+
+def test_every_registered_study_has_its_stage_and_outputs(stages):
+    from aelab.studies.registry import STUDIES
+
+    params = load_params(ROOT / "params.yaml")
+    for name, study in STUDIES.items():
+        section = getattr(params.studies, name)
+        targets = (list(section) if study.keyed else list(getattr(section, study.fan_out.rsplit(".", 1)[1]))
+                   if study.fan_out else [None])
+        for t in targets:
+            stem = f"{name}_{t}" if t else name
+            outs = stages[f"{study.stage}@{t}" if t else study.stage]
+            assert {paths.study_metrics(stem), paths.study_plots(stem)} <= outs, (name, t)
 
 
 # ---- top-level plots (aelab.dvcplots) ----

@@ -323,10 +323,10 @@ def test_mmd_bandwidths_are_validated(bandwidths, why):
 
     with pytest.raises(ConfigError, match=why) as err:
         parse(MMDAEConfig, {"bandwidths": bandwidths}, "variants.moons_mmd_z2")
-    assert err.value.key == "variants.moons_mmd_z2.bandwidths"
+    assert err.value.key.startswith("variants.moons_mmd_z2.bandwidths")  # [i] names the bad value
     with pytest.raises(ConfigError) as err:
         build_model("mmd_ae", {"bandwidths": bandwidths}, (2,))
-    assert err.value.key == "model_args.bandwidths"
+    assert err.value.key.startswith("model_args.bandwidths")
     parse(MMDAEConfig, {"bandwidths": [4.0, 1.0, 2.0]}, "k")  # order does not matter
 
 
@@ -420,6 +420,34 @@ def test_gan_inversion_encoder_learns_and_leaves_g_alone():
     with torch.inference_mode():
         assert err(refined.encode(test)) < e_enc
 
+
+
+def test_gan_latent_regression_encoder_recovers_prior_codes():
+    """encoder_target 'latent': E learns ‖E(G(z)) − z‖² on fresh prior draws (G frozen), so
+    it recovers held-out codes of G's own samples far better than the prior mean does, and
+    distinct images get distinct codes (no collapse onto one code)."""
+    torch.manual_seed(0)
+    cfg = {**cfg_for("gan", "digits"), "encode_steps": 0, "encoder_epochs": 20, "encoder_lr": 3e-3,
+           "encoder_target": "latent"}
+    gan = build_model("gan", cfg, (1, 8, 8))
+    gan.eval()
+    with torch.no_grad():
+        for m in gan.generator.modules():  # as above: make a random G depend on z
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                m.weight.mul_(3)
+        z_test = torch.randn(64, gan.latent_dim, generator=torch.Generator().manual_seed(5))
+        images = gan.decode(z_test)
+    g0 = [p.detach().clone() for p in gan.generator.parameters()]
+    res = gan._fit_encoder(images, images, TrainParams(epochs=1, batch_size=32, lr=1e-3),
+                           torch.device("cpu"), 0, "gan", rows := [], None)
+    assert all(torch.equal(a, b) for a, b in zip(g0, gan.generator.parameters()))
+    assert res["loss_units"] == "squared error/code"
+    assert {"encoder/train/latent_sse", "encoder/train/image_sse"} <= set(rows[-1])
+    with torch.inference_mode():
+        codes = gan.encode(images)
+    err = float((codes - z_test).pow(2).sum(1).mean())
+    assert err < 0.5 * float(z_test.pow(2).sum(1).mean()), err  # the prior mean scores ≈ latent_dim
+    assert float(codes.std(0).mean()) > 0.3  # spread across images, not one code
 
 # ---- stacked AE (greedy layer-wise phases) ---------------------------------------------
 

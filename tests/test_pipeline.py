@@ -62,6 +62,9 @@ def repo(tmp_path_factory) -> tuple[Path, dict]:
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
                GIT_COMMITTER_EMAIL="t@t")
+    # the study stages for these params (the registry's generator; study_digits' and
+    # study_moons' deps are listed from their entries)
+    _run([sys.executable, "-m", "aelab.dvcstages", "--write"], work, env)
     _run(["git", "init", "-q"], work, env)
     _run(["git", "add", "-A"], work, env)
     _run(["git", "commit", "-qm", "init"], work, env)  # dvclive refuses a repo with no commits

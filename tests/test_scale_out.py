@@ -171,14 +171,14 @@ def _finished(study) -> list:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_two_tune_stage_processes_share_one_study(tmp_path):
-    """Two `python stages/tune.py t` (two clones, say two machines) on one SQLite URL: one
+    """Two `python stages/study.py tune t` (two clones, say two machines) on one SQLite URL: one
     study, trial numbers unique across workers; `n_trials` counts per process."""
     import optuna
 
     url, n = f"sqlite:///{tmp_path / 'study.db'}", 2
     optuna.create_study(study_name="tune-t-tpe", storage=url, direction="minimize")  # = optuna create-study
     dirs = [_tune_project(tmp_path / f"worker{i}", url, n) for i in (0, 1)]
-    outs = _start_both([[sys.executable, str(ROOT / "stages/tune.py"), "t"]] * 2, dirs,
+    outs = _start_both([[sys.executable, str(ROOT / "stages/study.py"), "tune", "t"]] * 2, dirs,
                        _env(PYTHONPATH=str(ROOT / "src")))
 
     study = optuna.load_study(study_name="tune-t-tpe", storage=url)

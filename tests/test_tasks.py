@@ -355,6 +355,27 @@ def write_project(root: Path, datasets: dict[str, Processed], variant: dict, eva
     params = {"seed": 0, "runtime": {"threads": 1}, "datasets": list(datasets),
               "variants": {"v": variant}, "evaluate": evaluate}
     (root / "params.yaml").write_text(yaml.safe_dump(complete(params)))  # code defaults written out
+    from aelab.params import load_params
+    from aelab.stage_fns import ood
+
+    assert Path.cwd() == root  # stages write relative paths
+    for name in datasets:  # ood@<dataset>: what evaluate@ reads for the anomaly task
+        ood(load_params("params.yaml"), name)
+
+
+def test_ood_stage_writes_the_ood_test_split_or_why_there_is_none(tmp_path, monkeypatch):
+    from aelab.data.contract import load_ood_set
+
+    monkeypatch.chdir(tmp_path)
+    digits, other = striped(20), striped(30, shape=(1, 12, 12), axis="cols")
+    write_project(tmp_path, {"digits": digits, "mnist": other},
+                  {"dataset": "digits", "model": "mlp_ae"}, {"ood": {"digits": "mnist"}})
+    ood, name, reason = load_ood_set("data/ood/digits.npz")
+    assert name == "mnist" and reason == "" and len(ood.x_train) == 0
+    assert np.array_equal(ood.x_test, other.x_test) and np.array_equal(ood.y_test, other.y_test)
+    assert ood.sample_shape == other.sample_shape
+    none, name, reason = load_ood_set("data/ood/mnist.npz")  # evaluate.ood names none for mnist
+    assert none is None and name is None and "names no OOD dataset for 'mnist'" in reason
 
 
 def save_model(root: Path, name: str, args: dict, shape, dataset: str) -> None:

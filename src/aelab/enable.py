@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .data.registry import DATASETS
+from .data.registry import DATASETS, get_dataset
 from .io import atomic_path
 
 
@@ -32,8 +32,12 @@ def optional_variants(yaml=None) -> dict:
 
 def enable(path: Path, name: str, source: str | None = None) -> list[str]:
     """Edit params.yaml in place; returns the variant names copied into `variants`."""
-    if name not in DATASETS:
-        raise SystemExit(f"error: unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+    from .errors import ConfigError
+
+    try:
+        get_dataset(name, "dataset")
+    except ConfigError as err:
+        raise SystemExit(f"error: {err}") from None
     from .profile import round_trip_yaml
 
     yaml = round_trip_yaml()  # the same round-trip layout as the profile switch

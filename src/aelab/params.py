@@ -162,16 +162,14 @@ class Params:
     report: ReportParams = spec(ReportParams())
 
     def validate(self, key: str) -> None:
-        from .data.registry import DATASETS
+        from .data.registry import get_dataset
 
         for i, name in enumerate(self.datasets):
-            if name not in DATASETS:
-                raise ConfigError(f"datasets[{i}]", f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+            get_dataset(name, f"datasets[{i}]")
         if len(set(self.datasets)) != len(self.datasets):
             raise ConfigError("datasets", "lists a dataset twice")
         for name in self.data:
-            if name not in DATASETS:
-                raise ConfigError(f"data.{name}", f"unknown dataset; choose from {sorted(DATASETS)}")
+            get_dataset(name, f"data.{name}")
         for name in self.datasets:
             self.dataset_cfg(name)  # validates
         for name in self.variants:
@@ -179,11 +177,9 @@ class Params:
 
     def dataset_cfg(self, name: str):
         """The validated config dataclass of dataset `name` (defaults where params are silent)."""
-        from .data.registry import DATASETS
+        from .data.registry import get_dataset
 
-        if name not in DATASETS:
-            raise ConfigError("datasets", f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
-        return parse(DATASETS[name].config, self.data.get(name), f"data.{name}")
+        return parse(get_dataset(name).config, self.data.get(name), f"data.{name}")
 
     def variant(self, name: str) -> Variant:
         if name not in self.variants:
@@ -195,11 +191,10 @@ class Params:
         return self._resolve(name, v, key)
 
     def _resolve(self, name: str, v: VariantParams, key: str) -> Variant:
-        from .data.registry import DATASETS
+        from .data.registry import get_dataset
         from .models.configs import MODEL_CONFIGS  # not .models.MODELS: that imports torch
 
-        if v.dataset not in DATASETS:
-            raise ConfigError(f"{key}.dataset", f"unknown dataset {v.dataset!r}; choose from {sorted(DATASETS)}")
+        get_dataset(v.dataset, f"{key}.dataset")
         if v.model not in MODEL_CONFIGS:
             raise ConfigError(f"{key}.model", f"unknown model {v.model!r}; choose from {sorted(MODEL_CONFIGS)}")
         try:

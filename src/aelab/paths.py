@@ -19,6 +19,11 @@ def processed(dataset: str) -> Path:
     return Path("data/processed") / f"{dataset}.npz"
 
 
+def ood_set(dataset: str) -> Path:
+    """The out-of-distribution test images evaluate@ scores against `dataset`'s (ood@)."""
+    return Path("data/ood") / f"{dataset}.npz"
+
+
 def preprocess_preview(dataset: str) -> Path:
     """Raw originals above their preprocessed versions (points: raw vs standardized scatter)."""
     return Path("plots/preprocess") / f"{dataset}.png"

@@ -56,6 +56,20 @@ def preprocess(params: Params, name: str) -> Path:
     return paths.processed(name)
 
 
+def ood(params: Params, name: str) -> Path:
+    """Write data/ood/<name>.npz: the test split of the dataset evaluate.ood.<name> names,
+    which evaluate@ of every variant on `name` scores for the anomaly task, or why there is
+    none. evaluate@ depends on this file, so only a change to that dataset reruns it."""
+    from .data.contract import save_ood_set
+    from .tasks import ood_choice
+
+    ood_name, reason = ood_choice(params, name)
+    ood = load_processed(paths.processed(ood_name)) if ood_name else None
+    save_ood_set(paths.ood_set(name), ood, ood_name, reason)
+    log.info("ood@%s: %s", name, f"{len(ood.x_test)} test images of {ood_name}" if ood else reason)
+    return paths.ood_set(name)
+
+
 def train(params: Params, name: str) -> dict:
     """Train variant `name`; write models/<name>.pt, metrics/train/<name>.json, dvclive curves."""
     import torch

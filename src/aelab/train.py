@@ -99,14 +99,33 @@ def evaluate_loss(model: Autoencoder, x: torch.Tensor, y: torch.Tensor | None, c
         yb = y[idx].to(device) if (y is not None and model.needs_labels) else None
         with autocast(device, cfg.bf16):
             out = model(xb, yb) if yb is not None else model(xb)
-        _accumulate(sums, out.loss, out.logs, len(xb))
+        accumulate(sums, out.loss, out.logs, len(xb))
     return {k: v.item() / len(x) for k, v in sums.items()}
 
 
-def _accumulate(sums, loss, logs, n):
+def accumulate(sums: dict, loss: torch.Tensor, logs: dict, n: int) -> None:
+    """Add a batch's loss terms, weighted by its size n, to on-device running sums."""
     for k, v in {"loss": loss.detach(), **logs}.items():
         v = v.detach().float() * n
         sums[k] = sums[k] + v if k in sums else v
+
+
+def close_epoch(sums: dict, n: int, epoch: int, name: str, guard: DivergenceGuard,
+                evaluate: Callable[[], dict], history: list, on_epoch) -> tuple[dict, dict]:
+    """The end of an epoch, for fit() and for the models with their own loop: mean train
+    terms (one device sync), divergence and finiteness checks, the test terms from
+    evaluate(), one `train/…`, `test/…` history row passed to on_epoch. → (train, test)."""
+    train_m = {k: v.item() / n for k, v in sums.items()}
+    guard.end_epoch(epoch, train_m["loss"])  # names the first bad batch
+    _check_finite(train_m, name, epoch, "train")
+    test_m = evaluate()
+    _check_finite(test_m, name, epoch, "test")
+    row = {"epoch": epoch, **{f"train/{k}": v for k, v in train_m.items()},
+           **{f"test/{k}": v for k, v in test_m.items()}}
+    history.append(row)
+    if on_epoch is not None:
+        on_epoch(epoch, row)
+    return train_m, test_m
 
 
 def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: TrainParams,
@@ -144,20 +163,13 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            _accumulate(sums, out.loss, out.logs, len(xb))
+            accumulate(sums, out.loss, out.logs, len(xb))
             guard.add({"loss": out.loss.detach(), **out.logs})
         if sched is not None:
             sched.step()
-        train_m = {k: v.item() / n for k, v in sums.items()}  # one sync per epoch
-        guard.end_epoch(epoch, train_m["loss"])  # names the first bad batch
-        _check_finite(train_m, name, epoch, "train")
-        test_m = evaluate_loss(model, x_test, y_test, cfg, device)
-        _check_finite(test_m, name, epoch, "test")
-        row = {"epoch": epoch, **{f"train/{k}": v for k, v in train_m.items()},
-               **{f"test/{k}": v for k, v in test_m.items()}}
-        history.append(row)
-        if on_epoch is not None:
-            on_epoch(epoch, row)
+        train_m, test_m = close_epoch(sums, n, epoch, name, guard,
+                                      lambda: evaluate_loss(model, x_test, y_test, cfg, device),
+                                      history, on_epoch)
         bar.set_postfix(loss=f"{train_m['loss']:.4g}", test=f"{test_m['loss']:.4g}")
         if epoch == 1 or epoch % max(1, cfg.epochs // 5) == 0:
             log.info("%s: epoch %d/%d train loss %.5g, test loss %.5g", name, epoch, cfg.epochs,

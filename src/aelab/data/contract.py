@@ -77,6 +77,34 @@ def save_processed(path: str | Path, p: Processed) -> None:
 _NPZ_ERRORS = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
+def save_ood_set(path: str | Path, ood: Processed | None, name: str | None, reason: str) -> None:
+    """data/ood/<dataset>.npz (ood@): x_test, y_test and meta (with `ood_name`) of the test
+    split of OOD dataset `name`; or, with none, only `reason`."""
+    if ood is None:
+        write_npz(path, {"reason": np.array(reason)})
+        return
+    meta = dict(ood.meta, ood_name=name, n_test=len(ood.x_test))
+    write_npz(path, {"x_test": ood.x_test, "y_test": ood.y_test, "meta": np.array(json.dumps(meta))})
+
+
+def load_ood_set(path: str | Path) -> tuple[Processed | None, str | None, str]:
+    """(the OOD test split, with an empty train split, or None; its dataset name; the reason
+    when None) from save_ood_set's file, checked against the data contract."""
+    path = Path(path)
+    rebuild = f"dvc repro ood@{path.stem}"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        if "reason" in arrays:
+            return None, None, str(arrays["reason"])
+        meta = json.loads(str(arrays["meta"]))
+        x, y = arrays["x_test"], arrays["y_test"]
+        check_contract(Processed(x, y, x, y, meta))  # the test arrays stand in for train
+    except (*_NPZ_ERRORS, TypeError) as err:
+        raise CorruptArtefact(path, f"is not an OOD set ({err})", rebuild) from None
+    return Processed(x[:0], y[:0], x, y, meta), meta["ood_name"], ""
+
+
 def load_processed(path: str | Path) -> Processed:
     """The contract back from disk; an unreadable file is a CorruptArtefact (one line naming
     it and `dvc repro preprocess@<stem>`), never a numpy traceback."""

@@ -59,9 +59,11 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-def get_dataset(name: str) -> DatasetSpec:
+def get_dataset(name: str, key: str = "datasets") -> DatasetSpec:
+    """The registered dataset `name`, or one ConfigError at `key` listing them (the only
+    place that says "unknown dataset")."""
     from ..errors import ConfigError
 
     if name not in DATASETS:
-        raise ConfigError("datasets", f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+        raise ConfigError(key, f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
     return DATASETS[name]

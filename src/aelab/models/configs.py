@@ -178,15 +178,21 @@ class MMDAEConfig:
     output: Literal["linear", "sigmoid"] = "linear"
 
     def validate(self, key: str) -> None:
-        k, b = f"{key}.bandwidths", sorted(self.bandwidths)
-        if not 3 <= len(b) <= 7:
-            raise ConfigError(k, f"needs 3 to 7 bandwidths, got {len(b)}: {list(self.bandwidths)}")
-        if b[0] <= 0:
-            raise ConfigError(k, f"bandwidths must be > 0, got {list(self.bandwidths)}")
-        for lo, hi in zip(b, b[1:]):
-            if not math.isclose(hi, 2 * lo, rel_tol=1e-9):
-                raise ConfigError(k, f"each bandwidth must be twice the next smaller; {hi} is not "
-                                  f"2 × {lo} (e.g. [0.25, 0.5, 1, 2, 4])")
+        check_bandwidths(self.bandwidths, f"{key}.bandwidths")
+
+
+def check_bandwidths(values, key: str) -> None:
+    """The multi-bandwidth kernel's rule (losses.mmd2): 3–7 positive bandwidths, each twice
+    the next smaller, in any order. The MMD-AE config and the MMD study's grid both use it."""
+    if not 3 <= len(values) <= 7:
+        raise ConfigError(key, f"needs 3 to 7 bandwidths, got {len(values)}: {list(values)}")
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    if values[order[0]] <= 0:
+        raise ConfigError(f"{key}[{order[0]}]", f"must be > 0, got {values[order[0]]}")
+    for lo, hi in zip(order, order[1:]):
+        if not math.isclose(values[hi], 2 * values[lo], rel_tol=1e-9):
+            raise ConfigError(f"{key}[{hi}]", f"bandwidth ratio must be 2, each twice the next smaller: "
+                              f"{values[hi]} is not 2 × {values[lo]} (e.g. [0.25, 0.5, 1, 2, 4])")
 
 
 # --- gan.py ----------------------------------------------------------------------------
@@ -205,7 +211,9 @@ class GANConfig:
     reversed ((256, 512); mlp only); batchnorm: BN in G and in D after its first layer
     (true; the mlp D never, see gan_mlp.py); leak: LeakyReLU slope in D (0.2); label_smoothing: real targets are 1 − this
     for D (0.0, one-sided); encoder_epochs: epochs of the inversion encoder E trained after
-    the GAN, 0 = none (10); encoder_lr: its Adam learning rate (0.001); encode_steps: Adam
+    the GAN, 0 = none (10); encoder_lr: its Adam learning rate (0.001); encoder_target: what
+    E learns, 'image' (‖G(E(x)) − x‖² on training images) or 'latent' (‖E(G(z)) − z‖² on
+    fresh prior draws: latent regression, which cannot collapse to one code) ('image'); encode_steps: Adam
     steps refining z in encode(), from E(x) or from 0 (20); encode_lr: their step size in
     z units (0.05). Input: images C×H×W in [0, 1], H, W ≥ 2^len(filters) for 'conv'.
     Learning rate, epochs and batch size come from `train` (DCGAN: lr 2e-4, batch 128)."""
@@ -224,6 +232,7 @@ class GANConfig:
     label_smoothing: float = spec(0.0, ge=0, lt=0.5)
     encoder_epochs: int = spec(10, ge=0)
     encoder_lr: float = spec(1e-3, gt=0)
+    encoder_target: Literal["image", "latent"] = "image"
     encode_steps: int = spec(20, ge=0)
     encode_lr: float = spec(0.05, gt=0)
 

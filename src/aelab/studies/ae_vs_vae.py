@@ -18,26 +18,20 @@ import logging
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import paths
 from ..data.contract import load_processed, to_model_input
 from ..io import save_figure
 from ..probe import batched
 from ..stats import rate_entry
-from ..tasks.common import subset
+from ..tasks.common import bce_nats_per_image, mean_mse, subset
 from .common import check_variant, load_variant_model, outputs, setup, study_entry, write_metrics
 
 log = logging.getLogger("aelab")
 
 
 def _bce(recon: torch.Tensor, x: torch.Tensor) -> float:
-    r = recon.clamp(1e-6, 1 - 1e-6)
-    return float(F.binary_cross_entropy(r, x, reduction="none").flatten(1).sum(1).mean())  # nats/image
-
-
-def _mse(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).pow(2).mean())
+    return float(bce_nats_per_image(recon, x).mean())  # nats/image
 
 
 def consistency(model, x: torch.Tensor, passes: int, device) -> tuple[dict, list[torch.Tensor]]:
@@ -48,7 +42,7 @@ def consistency(model, x: torch.Tensor, passes: int, device) -> tuple[dict, list
         cur = batched(model.decode, zs[-1], device)  # (N, C, H, W)
         xs.append(cur)
     dz = (zs[-1] - zs[0]).norm(dim=1).mean() / zs[0].norm(dim=1).mean().clamp_min(1e-12)
-    return {"first_pass_change_mse": _mse(xs[1], xs[0]), f"drift_mse_after_{passes}": _mse(xs[-1], xs[0]),
+    return {"first_pass_change_mse": mean_mse(xs[1], xs[0]), f"drift_mse_after_{passes}": mean_mse(xs[-1], xs[0]),
             f"code_drift_after_{passes}": float(dz)}, xs
 
 
@@ -63,7 +57,7 @@ def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, 
     """Numbers and figure arrays of one model (see module doc)."""
     torch.manual_seed(seed)  # VAE sampling inside reconstruct/forward
     rec = batched(model.reconstruct, x, device)
-    m = {"test_bce_nats_per_image": _bce(rec, x), "test_mse_per_pixel": _mse(rec, x)}
+    m = {"test_bce_nats_per_image": _bce(rec, x), "test_mse_per_pixel": mean_mse(rec, x)}
     cons, xs = consistency(model, x, cfg.passes, device)
     m["consistency"] = cons
     z = batched(model.encode, x, device).numpy()

@@ -1,21 +1,22 @@
 """Settings of the cross-run studies (`studies:` in params.yaml). No torch import here.
 
-Each study is a DVC stage (dvc.yaml, section "studies (issue 5)"). Studies that need a
-dataset or model the tiny pipeline run does not have (Fashion-MNIST, the MMD autoencoder)
-are `foreach` stages over a mapping here; an empty mapping `{}` generates no stage
-(DVC accepts an empty foreach), which is how the tiny test run (tests/tiny_overrides.yaml) turns them off.
+One frozen dataclass per study entry; StudiesParams (the `studies:` section) is built from
+the study registry (registry.py), one field per registered study. Studies keyed by a
+mapping are `foreach` stages over it; an empty mapping `{}` generates no stage (DVC accepts
+an empty foreach), which is how the tiny test run (tests/tiny_overrides.yaml) turns off
+those that need a dataset or model it does not have (Fashion-MNIST, the MMD autoencoder).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..config import check_range, coerce, spec
 from ..errors import ConfigError
+from ..models.configs import check_bandwidths
 
 Schedule = Literal["constant", "cosine", "step"]
 
@@ -143,18 +144,6 @@ class DigitsStudyParams:
 
     def validate(self, key: str) -> None:
         _each(f"{key}.variants", self.variants, lambda v: isinstance(v, str) and v, "a variant name")
-
-
-def check_bandwidths(values, key: str) -> None:
-    """3–7 positive bandwidths, each twice the previous (the mmd_ae model's rule)."""
-    if not 3 <= len(values) <= 7:
-        raise ConfigError(key, f"needs 3 to 7 bandwidths, got {len(values)}: {list(values)}")
-    if values[0] <= 0:
-        raise ConfigError(f"{key}[0]", f"must be > 0, got {values[0]}")
-    for i in range(1, len(values)):
-        if not math.isclose(values[i], 2 * values[i - 1], rel_tol=1e-9):
-            raise ConfigError(f"{key}[{i}]", f"bandwidth ratio must be 2: {values[i]} is not "
-                              f"2 × {values[i - 1]} (e.g. [0.25, 0.5, 1, 2, 4])")
 
 
 @dataclass(frozen=True)
@@ -398,24 +387,31 @@ class PhotoSamplesParams:
     seed: int = spec(0, ge=0)
 
 
-@dataclass(frozen=True)
-class StudiesParams:
-    """threads [1]: torch threads of the study stages (many small models: one thread is
-    fastest on a 2-core machine; AELAB_THREADS overrides). One entry per study, see each."""
+def _check_adopt(self, key: str) -> None:
+    moons, sweep = getattr(self, "moons", None), getattr(self, "moons_sweep", None)
+    if moons is None or sweep is None:
+        return
+    for i, axis in enumerate(moons.adopt):
+        if axis not in sweep.axes:
+            raise ConfigError(f"{key}.moons.adopt[{i}]", f"{axis!r} is not a sweep axis; "
+                              f"moons_sweep.axes has {sorted(sweep.axes)}")
 
-    threads: int = spec(1, ge=0)
-    digits: DigitsStudyParams = spec(DigitsStudyParams())
-    moons_sweep: MoonsSweepParams = spec(MoonsSweepParams())
-    moons: MoonsStudyParams = spec(MoonsStudyParams())
-    moons_mmd: dict[str, MoonsMMDParams] = spec({})
-    fmnist_ae_vs_vae: dict[str, AEvsVAEParams] = spec({})
-    tune: dict[str, TuneParams] = spec({})
-    rbm: dict[str, RBMStudyParams] = spec({})
-    gan_backbones: dict[str, GANBackbonesParams] = spec({})
-    photo_samples: dict[str, PhotoSamplesParams] = spec({})
 
-    def validate(self, key: str) -> None:
-        for i, axis in enumerate(self.moons.adopt):
-            if axis not in self.moons_sweep.axes:
-                raise ConfigError(f"{key}.moons.adopt[{i}]", f"{axis!r} is not a sweep axis; "
-                                  f"moons_sweep.axes has {sorted(self.moons_sweep.axes)}")
+def studies_dataclass() -> type:
+    """The frozen dataclass of `studies:`, one field per registered study (registry.py):
+    a mapping of named entries for keyed studies (`{}` = no stage), else one entry."""
+    from .registry import STUDIES
+
+    fields = [("threads", int, spec(1, ge=0))]
+    for name, study in STUDIES.items():
+        cfg = study.config_type()
+        fields.append((name, dict[str, cfg], spec({})) if study.keyed else (name, cfg, spec(cfg())))
+    cls = dataclasses.make_dataclass("StudiesParams", fields, frozen=True,
+                                     namespace={"validate": _check_adopt, "__module__": __name__})
+    cls.__doc__ = ("threads [1]: torch threads of the study stages (many small models: one thread "
+                   "is fastest on a 2-core machine; AELAB_THREADS overrides). One field per "
+                   "registered study (aelab.studies.registry), see each.")
+    return cls
+
+
+StudiesParams = studies_dataclass()

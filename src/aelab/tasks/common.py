@@ -190,6 +190,11 @@ def mse_per_sample(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None =
     return (se * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
+def mean_mse(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean squared error over every element (MSE per pixel or coordinate), a float."""
+    return float((a - b).pow(2).mean())
+
+
 def bce_nats_per_image(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy summed over pixels (N,), nats per image; outputs outside
     (0, 1) (linear decoders) are clamped so the value stays finite."""

@@ -125,11 +125,10 @@ class EvaluateParams:
         each("mmd_bandwidths", self.mmd_bandwidths, lambda v: v > 0, "> 0")
         if len(self.ood_tint) != 3 or any(not 0 <= t <= 1 for t in self.ood_tint):
             raise ConfigError(f"{key}.ood_tint", f"must be 3 values in [0, 1], got {list(self.ood_tint)}")
-        from ..data.registry import DATASETS
+        from ..data.registry import get_dataset
 
         for src, dst in self.ood.items():
             for name, where in ((src, f"{key}.ood"), (dst, f"{key}.ood.{src}")):
-                if name not in DATASETS:
-                    raise ConfigError(where, f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")
+                get_dataset(name, where)
             if src == dst:
                 raise ConfigError(f"{key}.ood.{src}", "the OOD dataset must differ from the source")

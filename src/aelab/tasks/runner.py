@@ -15,22 +15,19 @@ import time
 from .. import paths
 from ..errors import AelabError
 from ..timing import TIMING_KEY
-from . import TASKS, ood_choice
+from . import TASKS
 
 log = logging.getLogger("aelab")
 
 
-def _load_ood(params, dataset: str):
-    """(Processed or None, its name, the reason when None)."""
-    from ..data.contract import load_processed
+def _load_ood(dataset: str):
+    """(Processed or None, its name, the reason when None) from ood@<dataset>'s file."""
+    from ..data.contract import load_ood_set
 
-    name, reason = ood_choice(params, dataset)
-    if name is None:
-        return None, None, reason
-    path = paths.processed(name)
+    path = paths.ood_set(dataset)
     if not path.exists():
-        return None, name, f"{path} not found (run preprocess@{name})"
-    return load_processed(path), name, ""
+        return None, None, f"{path} not found (run `dvc repro ood@{dataset}`)"
+    return load_ood_set(path)
 
 
 def _check_inputs(name: str, v, state: dict, data) -> None:
@@ -108,7 +105,7 @@ def evaluate_variant(params, name: str) -> dict:
     model, state = load_checkpoint(paths.model_file(name), device)
     data = load_processed(paths.processed(v.dataset))
     _check_inputs(name, v, state, data)
-    ood, ood_name, ood_reason = (_load_ood(params, v.dataset) if data.kind == "image"
+    ood, ood_name, ood_reason = (_load_ood(v.dataset) if data.kind == "image"
                                  else (None, None, "point data"))
     # figures and metrics go to hidden temp paths, swapped in at the end (metrics last): a kill
     # leaves the old set or the new one, and a task that now skips leaves no stale figure

@@ -1,6 +1,11 @@
 """Which files of src/aelab a stage script can execute: the transitive closure of its
 imports, module-level and inside functions (lazy imports run too).
 
+Used by tests/test_dvc_yaml.py (every stage's deps cover its closure) and by
+aelab.dvcstages (the generated study stages list exactly their closure). The generic study
+script (`stages/study.py <study> …`) runs the registered study's function, so its closure
+is the script's plus that function's (stage_closure).
+
 Three rules keep it from being "everything" while staying on the safe side:
 - the stage script's entry (`from aelab.stage_fns import train`) contributes its module's
   top-level imports plus the imports inside that function and the same-module functions it
@@ -16,9 +21,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 WHOLE_PACKAGES = ("aelab.models", "aelab.tasks")
+STUDY_CONFIGS = "aelab.studies.config"  # imports each registered study's params type by name
 FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -73,8 +79,13 @@ def _entry(mod: str, names: set[str]) -> set[str]:
 
 def closure(script: Path) -> set[Path]:
     """Files under src/aelab that `script` may run, relative to the repo root."""
+    return closure_of(script.read_text())
+
+
+def closure_of(source: str) -> set[Path]:
+    """Files under src/aelab that a script with this source may run."""
     todo: list[tuple[str, str]] = []  # (module, "full" | "parent")
-    for node in ast.parse(script.read_text()).body:
+    for node in ast.parse(source).body:
         if isinstance(node, ast.ImportFrom) and module_file(node.module or "_"):
             names = {a.name for a in node.names}
             todo += [("entry:" + node.module, "parent")]
@@ -93,12 +104,20 @@ def closure(script: Path) -> set[Path]:
             tree = _tree(mod)
             nodes = [tree] if mode == "full" else [n for n in tree.body if not isinstance(n, FUNCS)]
             todo += [(m, "full") for m in _imports(nodes, _package(mod))]
+            if mode == "full" and mod == STUDY_CONFIGS:  # builds StudiesParams from the registry
+                todo += [(m, "full") for m in registered_config_modules()]
             if mode == "full" and mod in WHOLE_PACKAGES:
                 folder = module_file(mod).parent
                 todo += [(f"{mod}.{p.stem}", "full") for p in folder.glob("*.py") if p.stem != "__init__"]
         parts = mod.split(".")
         todo += [(".".join(parts[:i]), "parent") for i in range(1, len(parts))]
     return {module_file(m).relative_to(ROOT) for m in seen}
+
+
+def registered_config_modules() -> set[str]:
+    from aelab.studies.registry import STUDIES
+
+    return {s.config.split(":")[0] for s in STUDIES.values()}
 
 
 def covered(path: Path, deps: set[Path]) -> bool:
@@ -124,14 +143,33 @@ def stage_script(cmd: str) -> Path:
     return ROOT / cmd.split()[1]  # "python stages/<x>.py ..."
 
 
+STUDY_SCRIPT = "stages/study.py"
+
+
+def study_closure(name: str) -> set[Path]:
+    """The closure of `python stages/study.py <name> …`: the script, then the study's run."""
+    from aelab.studies.registry import study
+
+    module, attr = study(name).run.split(":")
+    return closure_of((ROOT / STUDY_SCRIPT).read_text() + f"\nfrom {module} import {attr}\n")
+
+
+def stage_closure(cmd: str) -> set[Path]:
+    """The closure of a stage command "python stages/<x>.py [args]"."""
+    words = cmd.split()
+    if words[1] == STUDY_SCRIPT:
+        return study_closure(words[2])
+    return closure(ROOT / words[1])
+
+
 def print_deps(path: Path = ROOT / "dvc.yaml") -> None:
     """Print each stage's src/aelab dep list (paste it into dvc.yaml after an import changes)."""
     import yaml
 
     for name, stage in yaml.safe_load(path.read_text())["stages"].items():
         body = stage.get("do", stage)
-        print(f"{name}:\n" + "\n".join(f"  - {d}" for d in compact(closure(stage_script(body["cmd"])))))
+        print(f"{name}:\n" + "\n".join(f"  - {d}" for d in compact(stage_closure(body["cmd"]))))
 
 
-if __name__ == "__main__":  # python tests/importgraph.py
+if __name__ == "__main__":  # python -m aelab.importgraph
     print_deps()
