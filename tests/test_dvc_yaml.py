@@ -18,7 +18,7 @@ EXPECTED = {
     "train": lambda v: {paths.model_file(v), paths.train_metrics(v), paths.train_plots(v)},
     "ood": lambda d: {paths.ood_set(d)},
     "evaluate": lambda v: {paths.eval_metrics(v), paths.eval_plots(v)},
-    "classify": lambda v: {paths.rf_metrics(v), paths.rf_plots(v)},
+    "classify": lambda v: {paths.rf_metrics(v), paths.rf_plots(v), paths.rf_confusion(v)},
 }
 
 
@@ -59,6 +59,24 @@ def test_evaluate_depends_on_the_data_it_reads_and_every_setting_but_other_datas
     listed = {p for p in ev["params"] if str(p).startswith("evaluate")}
     assert listed == fields - {"evaluate.ood"}
     assert doc["ood"]["do"]["params"] == ["datasets", "evaluate.ood"]
+
+
+def test_figures_live_in_the_dvc_cache_and_plot_data_in_git():
+    """PNG figures are cached outs (kept out of git, shared by `dvc push`/`pull`); the
+    committed plot outs are the data `dvc plots diff` compares (TSV/CSV/JSON); git tracks no
+    PNG under plots/."""
+    import subprocess
+
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        outs = [o for s in repo.index.stages for o in s.outs if str(o.def_path).startswith("plots/")]
+    committed = {str(o.def_path).split("/")[1] for o in outs if not o.use_cache}
+    cached = {str(o.def_path).split("/")[1] for o in outs if o.use_cache}
+    assert committed == {"train", "rf_confusion", "studies_data"}, committed
+    assert cached >= {"preprocess", "eval", "rf", "studies"}, cached
+    tracked = subprocess.run(["git", "ls-files", "plots"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert [f for f in tracked.split() if f.endswith(".png")] == []
 
 
 def test_classify_stages_match_paths(stages):

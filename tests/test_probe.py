@@ -68,10 +68,12 @@ def test_identity_reconstructions_keep_accuracy_and_agree(tmp_path):
     s = res.metrics["samples"]
     assert s["sampler"] == "gmm" and s["n"] == CFG.n_samples
     assert abs(sum(s["class_fraction"].values()) - 1) < 1e-9 and 0 < s["mean_max_prob"] <= 1
-    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
-    rows = list(csv.reader(open(tmp_path / "plots/confusion_test_reconstructions.csv")))
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots", tmp_path / "data")
+    rows = list(csv.reader(open(tmp_path / "data/confusion_test_reconstructions.csv")))
     assert rows[0] == ["actual", "predicted"] and len(rows) == 1 + len(data.x_test)
-    assert {p.name for p in (tmp_path / "plots").glob("*.png")} == {"confusion.png", "samples.png"}
+    assert {p.name for p in (tmp_path / "plots").iterdir()} == {"confusion.png", "samples.png"}  # PNGs only
+    assert {p.name for p in (tmp_path / "data").iterdir()} == {f"confusion_test_{s}.csv" for s in
+                                                             ("originals", "reconstructions")}
     assert read_json(tmp_path / "m.json")["accuracy"]["test_originals"] == pytest.approx(acc["test_originals"])
 
 
@@ -112,8 +114,8 @@ def test_models_that_optimise_codes_reconstruct_a_capped_subset(tmp_path):
     assert res.metrics["n_reconstructed"] == 25
     assert model.encoded == 2 * 25  # 25 test + 25 train images, not 400 + 400
     assert res.metrics["accuracy"]["test_reconstructions"] > 0.8  # identity: still readable
-    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
-    rows = list(csv.reader(open(tmp_path / "plots/confusion_test_reconstructions.csv")))
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots", tmp_path / "data")
+    rows = list(csv.reader(open(tmp_path / "data/confusion_test_reconstructions.csv")))
     assert len(rows) == 1 + 25
     assert run_probe(Identity(4), blobs(), cfg).metrics["n_reconstructed"] == 400  # others: all
 
@@ -127,7 +129,7 @@ def test_same_seed_same_metrics():
 def test_unlabelled_dataset_is_skipped_not_fatal(tmp_path):
     res = run_probe(Identity(4), blobs(labels=False), CFG, name="nolabels")
     assert "no labels" in res.metrics["skipped"]
-    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots", tmp_path / "data")
     assert "skipped" in read_json(tmp_path / "m.json")
     assert (tmp_path / "plots/skipped.png").exists()
 
@@ -147,5 +149,5 @@ def test_images_and_prior_sampling(tmp_path):
     rates = {"test_originals", "test_reconstructions", "train_reconstructions",
              "test_reconstructions_recon_forest"}
     assert set(res.metrics["accuracy"]) == {f"{r}{s}" for r in rates for s in ("", "_n", "_lo", "_hi")}
-    write_probe(res, tmp_path / "m.json", tmp_path / "plots")
+    write_probe(res, tmp_path / "m.json", tmp_path / "plots", tmp_path / "data")
     assert (tmp_path / "plots/samples.png").stat().st_size > 0

@@ -221,10 +221,10 @@ def test_tune_records_trials_and_survives_a_nan_trial(project, monkeypatch):
         s = m["samplers"][kind]
         assert s["n_trials"] == 2 and s["n_pruned_or_diverged"] == 1 and s["n_complete"] == 1
     assert m["best"]["value"] > 0 and m["best"]["epochs"] in (1, 2)
-    rows = read_json(paths.study_plots("tune_t") / "trials.json")
+    rows = read_json(paths.study_data("tune_t") / "trials.json")
     assert not any("seconds" in r for r in rows)  # tracked plot data: identical results, identical file
     assert len(rows) == 6 and sum(r["state"] == "PRUNED" and "loss term" in r["note"] for r in rows) == 3
-    assert (paths.study_plots("tune_t") / "trials.csv").exists()
+    assert (paths.study_data("tune_t") / "trials.csv").exists()
     assert (paths.study_plots("tune_t") / "samplers.png").exists()
     assert "importances_skipped" in m["tpe_plots"]  # one complete trial
     assert Path("optuna/t/study.db").exists()

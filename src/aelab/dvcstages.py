@@ -6,7 +6,8 @@ fan-out mapping when it has one) running `python stages/study.py <study> [${key}
   (aelab.importgraph, the same closure tests/test_dvc_yaml.py checks);
 - params: the study's extra keys and its own entry (`studies.<study>.${key}`; for a
   fan-out, every field of the entry but the fanned mapping, plus that mapping's `${key}`);
-- outs: metrics/studies/<stem>.json and plots/studies/<stem>/ (aelab.paths), plus its extras.
+- outs: metrics/studies/<stem>.json (committed), plots/studies/<stem>/ (its PNG figures,
+  DVC cache), plots/studies_data/<stem>/ where it writes plot data (committed), its extras.
 
     python -m aelab.dvcstages           # print the block
     python -m aelab.dvcstages --write   # replace it in dvc.yaml
@@ -78,7 +79,10 @@ def stage(name: str, s: Study, params: dict) -> dict:
         "params": [*s.params, *_own_params(name, s)],
         "outs": [{f"metrics/studies/{stem}.json": {"cache": False, "persist": True}},
                  *({out: {"persist": True}} for out in s.extra_outs)],
-        "plots": [{f"plots/studies/{stem}": {"cache": False, **dict(s.plot_options), "persist": True}}],
+        # figures (PNG) in DVC's cache, not git; plot data (CSV/JSON) committed for `dvc plots diff`
+        "plots": [{f"plots/studies/{stem}": {"persist": True}},
+                  *([{f"plots/studies_data/{stem}": {"cache": False, **dict(s.plot_options), "persist": True}}]
+                    if s.plot_options else [])],
     }
     if not s.target:
         return body

@@ -58,6 +58,16 @@ def rf_plots(variant: str) -> Path:
     return Path("plots/rf") / variant
 
 
+def rf_confusion(variant: str) -> Path:
+    """classify@'s confusion data (CSV, committed for `dvc plots diff`); its PNGs: rf_plots."""
+    return Path("plots/rf_confusion") / variant
+
+
+def study_data(study: str) -> Path:
+    """A study's plot data (CSV/JSON, committed); its PNG figures: study_plots (DVC cache)."""
+    return Path("plots/studies_data") / study
+
+
 def study_metrics(study: str) -> Path:
     return Path("metrics/studies") / f"{study}.json"
 

@@ -18,7 +18,7 @@ histogram and mean max-probability: a forest that is sure about samples and spre
 over classes like the data suggests class-like samples.
 
     result = run_probe(model, data, params.classify, n_jobs=1)
-    write_probe(result, paths.rf_metrics(v), paths.rf_plots(v))
+    write_probe(result, paths.rf_metrics(v), paths.rf_plots(v), paths.rf_confusion(v))
 """
 
 from __future__ import annotations
@@ -203,18 +203,20 @@ def _score_samples(model, rf, x_tr, cfg, device, res: ProbeResult, names):
 
 # ---- outputs ----
 
-def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path) -> None:
-    """metrics JSON; plots dir: confusion_<split>.csv (DVC confusion plots), PNG figures.
-    Both are written to hidden temp paths and swapped in at the end, metrics last (aelab.io)."""
+def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path, data_dir: Path) -> None:
+    """metrics JSON; plots dir: the PNG figures (DVC cache); data dir: confusion_<split>.csv
+    (DVC confusion plots, committed). All are written to hidden temp paths and swapped in at
+    the end, metrics last (aelab.io)."""
     from .io import rounded, staged_outputs, write_json
 
-    with staged_outputs(plots_dir, metrics_path) as (plots, metrics_file):
+    with staged_outputs(plots_dir, data_dir, metrics_path) as (plots, data, metrics_file):
         plots.mkdir()
+        data.mkdir()
         if "skipped" in res.metrics and "accuracy" not in res.metrics:
             _note_figure(plots / "skipped.png", f"classify skipped: {res.metrics['skipped']}")
         else:
             for split, (actual, pred) in res.confusions.items():
-                _write_confusion_csv(plots / f"confusion_{split}.csv", actual, pred, res.class_names)
+                _write_confusion_csv(data / f"confusion_{split}.csv", actual, pred, res.class_names)
             _confusion_figure(res, plots / "confusion.png")
             _samples_figure(res, plots / "samples.png")
         write_json(metrics_file, rounded(res.metrics))
@@ -344,5 +346,5 @@ def classify_variant(params, name: str) -> dict:
         if not res.metrics["health"]["ok"]:
             log.warning("classify@%s: health: %s", name, "; ".join(
                 f"{k}: {w['why']}" for k, w in res.metrics["health"]["warnings"].items()))
-    write_probe(res, paths.rf_metrics(name), paths.rf_plots(name))
+    write_probe(res, paths.rf_metrics(name), paths.rf_plots(name), paths.rf_confusion(name))
     return res.metrics

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 
+from .. import paths
 from .common import cell_num, cell_rate, ev, health, rf_rate, test_loss
 from .gather import Run
 from .render import Section
@@ -134,8 +135,8 @@ def optuna(run: Run) -> Section:
 
 
 def _trials(run: Run, study: str) -> list[dict]:
-    p = run.plot("studies", study, "trials.json")
-    return json.loads(p.read_text()) if p else []
+    p = run.root / paths.study_data(study) / "trials.json"
+    return json.loads(p.read_text()) if p.exists() else []
 
 
 def _stopped_lrs(run: Run, study: str) -> list[float]:
@@ -143,7 +144,7 @@ def _stopped_lrs(run: Run, study: str) -> list[float]:
 
 
 def _fold_spread(run: Run, study: str) -> dict:
-    """{(sampler, trial): sd of the fold losses} from plots/studies/<study>/trials.json."""
+    """{(sampler, trial): sd of the fold losses} from plots/studies_data/<study>/trials.json."""
     out = {}
     for t in _trials(run, study):
         raw = t.get("fold_losses")

@@ -31,7 +31,9 @@ class Study:
     dvc deps besides the code, with `${key}` / `${item.<field>}` as DVC interpolates them;
     listed_deps: deps computed from the entry's values in params.yaml (single stages);
     params: params keys besides the entry's own; extra_outs: cached outs besides the
-    metrics file and the plots folder; plot_options: DVC plot properties of that folder."""
+    metrics file and the figures folder (PNGs, DVC cache); plot_options: DVC plot
+    properties of the study's plot data folder (CSV/JSON, committed; paths.study_data),
+    for the studies that write one."""
 
     stage: str
     run: str
@@ -123,7 +125,7 @@ STUDIES: dict[str, Study] = {
         doc="Optuna: TPE vs random vs grid on one variant, k-fold CV loss",
         deps=("data/processed/${item.dataset}.npz",), params=("variants.${item.variant}",),
         extra_outs=("optuna/${key}",),  # the local SQLite study (storage: "")
-        plot_options=(("x", "trial"), ("y", "value"))),
+        plot_options=(("x", "trial"), ("y", "value"))),  # trials.csv/json
 }
 
 
@@ -135,5 +137,6 @@ def study(name: str) -> Study:
 
 
 def outputs_stem(name: str, s: Study) -> str:
-    """metrics/studies/<stem>.json and plots/studies/<stem>/: `<name>_${key}` when fanned out."""
+    """metrics/studies/<stem>.json, plots/studies/<stem>/ (and plots/studies_data/<stem>/):
+    `<name>_${key}` when fanned out."""
     return f"{name}_${{key}}" if s.keyed or s.fan_out else name

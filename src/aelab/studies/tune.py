@@ -232,7 +232,7 @@ def tune(params, name: str) -> dict:
 
     units = build_model(v.model, v.model_cfg, tuple(x.shape[1:])).loss_units or "model loss units"
     metrics_path, plots = outputs(f"tune_{name}")
-    write_trials(rows, plots)
+    write_trials(rows, fresh_dir(paths.study_data(f"tune_{name}")))
     save_figure(samplers_figure(summary, rows, f"tune@{name}"), plots / "samplers.png")
     first = cfg.samplers[0]
     extra = optuna_plots(studies[first], plots, cfg.seed, first)
