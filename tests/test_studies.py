@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import copy
 from pathlib import Path
 
@@ -286,6 +288,8 @@ def test_digits_study_reads_rf_metrics_and_draws_the_classified_samples(project)
     from aelab.studies.digits import study_digits
 
     params = load_params()
+    # a small forest: this checks what the study reads from classify@, not the forest itself
+    params = dataclasses.replace(params, classify=dataclasses.replace(params.classify, n_estimators=20))
     download(params, "digits")
     preprocess(params, "digits")
     data = load_processed(paths.processed("digits"))

@@ -19,6 +19,7 @@ Three rules keep it from being "everything" while staying on the safe side:
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,7 @@ STUDY_CONFIGS = "aelab.studies.config"  # imports each registered study's params
 FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
+@lru_cache(maxsize=None)
 def module_file(name: str) -> Path | None:
     p = SRC / Path(*name.split("."))
     if (p / "__init__.py").exists():
@@ -59,6 +61,7 @@ def _imports(nodes, package: str) -> set[str]:
     return {m for top in nodes for node in ast.walk(top) for m in _names(node, package)}
 
 
+@lru_cache(maxsize=None)  # every stage's closure walks the same modules
 def _tree(mod: str) -> ast.Module:
     return ast.parse(module_file(mod).read_text())
 
@@ -75,6 +78,14 @@ def _entry(mod: str, names: set[str]) -> set[str]:
                      and isinstance(c.func, ast.Name) and c.func.id in funcs]
     top = [n for n in tree.body if not isinstance(n, FUNCS)]
     return _imports(top + [funcs[f] for f in used], _package(mod))
+
+
+@lru_cache(maxsize=None)
+def _module_imports(mod: str, full: bool) -> frozenset[str]:
+    """aelab modules `mod` imports: anywhere in it (full), or at its top level only."""
+    tree = _tree(mod)
+    nodes = [tree] if full else [n for n in tree.body if not isinstance(n, FUNCS)]
+    return frozenset(_imports(nodes, _package(mod)))
 
 
 def closure(script: Path) -> set[Path]:
@@ -101,9 +112,7 @@ def closure_of(source: str) -> set[Path]:
             continue
         else:
             seen[mod] = mode
-            tree = _tree(mod)
-            nodes = [tree] if mode == "full" else [n for n in tree.body if not isinstance(n, FUNCS)]
-            todo += [(m, "full") for m in _imports(nodes, _package(mod))]
+            todo += [(m, "full") for m in _module_imports(mod, mode == "full")]
             if mode == "full" and mod == STUDY_CONFIGS:  # builds StudiesParams from the registry
                 todo += [(m, "full") for m in registered_config_modules()]
             if mode == "full" and mod in WHOLE_PACKAGES:
