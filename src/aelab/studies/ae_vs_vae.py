@@ -15,19 +15,40 @@ Per model, on a fixed random subset of max_test test images:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .. import paths
 from ..data.contract import load_processed, to_model_input
-from ..io import save_figure
 from ..probe import batched
 from ..stats import rate_entry
 from ..tasks.common import bce_nats_per_image, mean_mse, subset
-from .common import check_variant, load_variant_model, outputs, setup, study_entry, write_metrics
+from .common import check_variant, load_variant_model, setup, study_entry, write_study
 
 log = logging.getLogger("aelab")
+
+
+@dataclass(frozen=True)
+class ModelArrays:
+    """What the figure draws of one model (n_show first images of the test subset)."""
+
+    rec: torch.Tensor  # (n_show, C, H, W) reconstructions (the VAE: from the mean code)
+    last: torch.Tensor  # (n_show, C, H, W) after `passes` encode→decode passes
+    z: np.ndarray  # (N, latent) codes of the whole test subset
+    sampled: torch.Tensor | None = None  # (n_show, C, H, W) from a sampled code (stochastic models)
+    samples: torch.Tensor | None = None  # (n_samples, C, H, W) from the prior (models with one)
+
+
+@dataclass(frozen=True)
+class AeVsVaeResult:
+    x_show: torch.Tensor  # (n_show, C, H, W) originals
+    y: np.ndarray  # (N,) labels of the test subset
+    class_names: list[str]
+    ae: ModelArrays
+    vae: ModelArrays
+    metrics: dict  # metrics/studies/fmnist_ae_vs_vae_<name>.json
 
 
 def _bce(recon: torch.Tensor, x: torch.Tensor) -> float:
@@ -53,7 +74,7 @@ def knn_hits(z_tr, y_tr, z_te, y_te, k: int = 5) -> np.ndarray:
     return KNeighborsClassifier(k).fit(z_tr, y_tr).predict(z_te) == np.asarray(y_te)
 
 
-def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, dict]:
+def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, ModelArrays]:
     """Numbers and figure arrays of one model (see module doc)."""
     torch.manual_seed(seed)  # VAE sampling inside reconstruct/forward
     rec = batched(model.reconstruct, x, device)
@@ -63,13 +84,13 @@ def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, 
     z = batched(model.encode, x, device).numpy()
     m.update(rate_entry("latent_knn5_accuracy",  # with _n and a Wilson 95% interval
                         knn_hits(batched(model.encode, x_tr, device).numpy(), y_tr, z, y)))
-    f = {"rec": rec[:cfg.n_show], "last": xs[-1][:cfg.n_show], "z": z}
+    sampled = samples = None
     if model.stochastic:
         draws = torch.stack([batched(lambda b: model.reconstruct(b, sample=True), x, device)
                              for _ in range(cfg.passes)])  # (K, N, C, H, W)
         m["sampled_recon_bce_nats_per_image"] = _bce(draws[0], x)
         m["stochastic_recon_std_per_pixel"] = float(draws.std(0).mean())
-        f["sampled"] = draws[0][:cfg.n_show]
+        sampled = draws[0][:cfg.n_show]
         sums = {}
         for i in range(0, len(x), 500):
             with torch.inference_mode():
@@ -81,8 +102,8 @@ def score_model(model, x, y, x_tr, y_tr, cfg, device, seed: int) -> tuple[dict, 
     if model.has_prior:
         gen = torch.Generator(device=device).manual_seed(seed)
         with torch.inference_mode():
-            f["samples"] = model.sample(cfg.n_samples, generator=gen).float().cpu()
-    return m, f
+            samples = model.sample(cfg.n_samples, generator=gen).float().cpu()
+    return m, ModelArrays(rec[:cfg.n_show], xs[-1][:cfg.n_show], z, sampled, samples)
 
 
 def study_fmnist_ae_vs_vae(params, name: str) -> dict:
@@ -97,18 +118,17 @@ def study_fmnist_ae_vs_vae(params, name: str) -> dict:
     te, tr = subset(len(data.x_test), cfg.max_test, rng), subset(len(data.x_train), cfg.max_test, rng)
     x, y = to_model_input(data.x_test[te], data.meta), data.y_test[te]
     x_tr, y_tr = to_model_input(data.x_train[tr], data.meta), data.y_train[tr]
-    metrics, figs = {"ae": {"variant": cfg.ae}, "vae": {"variant": cfg.vae}}, {}
+    metrics, arrays = {"ae": {"variant": cfg.ae}, "vae": {"variant": cfg.vae}}, {}
     for role, variant in (("ae", cfg.ae), ("vae", cfg.vae)):
         model, _ = load_variant_model(variant, device)
-        m, figs[role] = score_model(model, x, y, x_tr, y_tr, cfg, device, cfg.seed)
+        m, arrays[role] = score_model(model, x, y, x_tr, y_tr, cfg, device, cfg.seed)
         metrics[role].update(m)
         log.info("study_fmnist_ae_vs_vae: %s: %s", variant, {k: v for k, v in m.items() if k.startswith("test")})
     metrics.update({"n_test": len(x), "passes": cfg.passes, "dataset": va.dataset,
                     "units": "BCE/−ELBO/KL in nats per image; MSE and std per pixel in [0, 1]"})
     metrics["bce_ratio_vae_to_ae"] = metrics["vae"]["test_bce_nats_per_image"] / metrics["ae"]["test_bce_nats_per_image"]
-    metrics_path, plots = outputs(f"fmnist_ae_vs_vae_{name}")
+    names = data.meta.get("class_names") or [str(i) for i in range(10)]
+    res = AeVsVaeResult(x[:cfg.n_show], y, names, arrays["ae"], arrays["vae"], metrics)
     from .ae_vs_vae_figure import comparison_figure
 
-    save_figure(comparison_figure(x[:cfg.n_show], y, figs, metrics, data.meta), plots / "comparison.png")
-    write_metrics(metrics_path, metrics)
-    return metrics
+    return write_study(f"fmnist_ae_vs_vae_{name}", metrics, {"comparison.png": lambda: comparison_figure(res)})

@@ -81,18 +81,6 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
-def outputs(study: str) -> tuple[Path, Path]:
-    """(metrics file, empty plots dir) of study `study`."""
-    return paths.study_metrics(study), fresh_dir(paths.study_plots(study))
-
-
-def write_metrics(path: Path, metrics: dict) -> None:
-    from ..io import write_json
-    from ..io import rounded
-
-    write_json(path, rounded(metrics))
-
-
 def write_study(study: str, metrics: dict, figures: dict) -> dict:
     """metrics/studies/<study>.json and plots/studies/<study>/<file> for each
     figures[file] (a callable → matplotlib figure), staged and swapped in together, metrics

@@ -12,16 +12,39 @@ GMM and seed), so the figure shows samples the forest judged.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .. import paths
 from ..data.contract import load_processed, to_model_input
-from ..io import read_json, save_figure
-from .common import check_variant, load_variant_model, outputs, setup, write_metrics
+from ..io import read_json
+from .common import check_variant, load_variant_model, setup, write_study
 
 log = logging.getLogger("aelab")
+
+
+@dataclass(frozen=True)
+class DigitsRow:
+    """What the figures draw of one variant (its numbers are in metrics["variants"][name])."""
+
+    name: str
+    bottleneck: int
+    recon: torch.Tensor  # (n_show, 1, 8, 8) reconstructions of DigitsResult.x_show
+    codes: np.ndarray  # (N_test, bottleneck) test codes
+    samples: np.ndarray  # (n_show, 1, 8, 8) GMM-synthetic digits, as classify@ drew them
+
+
+@dataclass(frozen=True)
+class DigitsResult:
+    x_show: torch.Tensor  # (n_show, 1, 8, 8) the first test digits
+    y_test: np.ndarray  # (N_test,) labels of the codes
+    rows: list[DigitsRow]  # in studies.digits.variants order
+    metrics: dict  # metrics/studies/digits.json
+
+    def numbers(self, row: DigitsRow) -> dict:
+        return self.metrics["variants"][row.name]
 
 
 def _mse(model, x: torch.Tensor, device) -> float:
@@ -55,7 +78,7 @@ def _eval_mse(name: str):
     return m.get("reconstruct.test.mse_per_pixel")
 
 
-def analyse(params, device) -> tuple[dict, dict]:
+def analyse(params, device) -> DigitsResult:
     """Numbers per variant and what the figures draw."""
     from ..probe import batched, fit_indices, generate
 
@@ -63,7 +86,7 @@ def analyse(params, device) -> tuple[dict, dict]:
     data = load_processed(paths.processed("digits"))
     x_te, x_tr = to_model_input(data.x_test, data.meta), to_model_input(data.x_train, data.meta)
     tr, _ = fit_indices(data, ccfg, np.random.default_rng(ccfg.seed))  # classify@'s fit subset
-    per, figs = {}, {"x_show": x_te[:cfg.n_show], "y_test": data.y_test, "rows": {}, "codes": {}, "samples": {}}
+    x_show, per, rows = x_te[:cfg.n_show], {}, []
     for i, name in enumerate(cfg.variants):
         check_variant(params, name, f"studies.digits.variants[{i}]", dataset="digits")
         model, _ = load_variant_model(name, device)
@@ -73,29 +96,23 @@ def analyse(params, device) -> tuple[dict, dict]:
         ev = _eval_mse(name)
         if ev is not None:
             per[name]["eval_reconstruct_test_mse_per_pixel"] = ev
-        figs["rows"][name] = batched(model.reconstruct, figs["x_show"], device)
-        figs["codes"][name] = batched(model.encode, x_te, device).numpy()  # (N_test, k)
+        recon, codes = batched(model.reconstruct, x_show, device), batched(model.encode, x_te, device)
         samples, info = generate(model, to_model_input(data.x_train[tr], data.meta), ccfg.n_samples,
                                  ccfg.gmm_components, ccfg.seed, device)
-        figs["samples"][name] = samples[:cfg.n_show]
         per[name]["samples_sampler"] = info
+        rows.append(DigitsRow(name, k, recon, codes.numpy(), samples[:cfg.n_show]))
         log.info("study_digits: %s (z=%d): test MSE/pixel %.4f, RF %s", name, k,
                  per[name]["test_mse_per_pixel"], per[name]["rf"].get("accuracy_reconstructions"))
-    return per, figs
+    metrics = {"units": "MSE per pixel, images in [0, 1]",
+               "bottleneck": {name: m["bottleneck"] for name, m in per.items()}, "variants": per}
+    return DigitsResult(x_show, data.y_test, rows, metrics)
 
 
 def study_digits(params, _name=None) -> dict:
     """The stage: metrics/studies/digits.json, plots/studies/digits/*.png."""
-    device = setup(params)
-    per, figs = analyse(params, device)
-    sizes = {name: m["bottleneck"] for name, m in per.items()}
-    metrics = {"units": "MSE per pixel, images in [0, 1]", "bottleneck": sizes, "variants": per}
-    metrics_path, plots = outputs("digits")
     from .digits_figures import codes_figure, curves_figure, recon_figure, samples_figure
 
-    save_figure(curves_figure(per), plots / "bottleneck.png")
-    save_figure(recon_figure(figs, per), plots / "reconstructions.png")
-    save_figure(codes_figure(figs, per), plots / "codes.png")
-    save_figure(samples_figure(figs, per), plots / "synthetic.png")
-    write_metrics(metrics_path, metrics)
-    return metrics
+    res = analyse(params, setup(params))
+    return write_study("digits", res.metrics, {
+        "bottleneck.png": lambda: curves_figure(res), "reconstructions.png": lambda: recon_figure(res),
+        "codes.png": lambda: codes_figure(res), "synthetic.png": lambda: samples_figure(res)})

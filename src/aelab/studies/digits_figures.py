@@ -1,39 +1,41 @@
-"""Figures of study_digits (numbers come from digits.analyse)."""
+"""Figures of study_digits (numbers and arrays come from digits.analyse, as a DigitsResult)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from .digits import DigitsResult
 
-def curves_figure(per: dict):
+
+def curves_figure(res: DigitsResult):
     """(a) reconstruction MSE vs bottleneck; (b) RF accuracy on originals vs reconstructions;
     (c) the RF's class histogram of GMM-synthetic digits per bottleneck."""
     import matplotlib.pyplot as plt
 
-    names = list(per)
-    k = [per[n]["bottleneck"] for n in names]
+    per = [res.numbers(r) for r in res.rows]
+    k = [r.bottleneck for r in res.rows]
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(17, 4.5), layout="constrained")
-    a.plot(k, [per[n]["test_mse_per_pixel"] for n in names], "o-", label="test")
-    a.plot(k, [per[n]["train_mse_per_pixel"] for n in names], "s--", label="train")
-    ev = [(kk, per[n]["eval_reconstruct_test_mse_per_pixel"]) for kk, n in zip(k, names)
-          if "eval_reconstruct_test_mse_per_pixel" in per[n]]
+    a.plot(k, [m["test_mse_per_pixel"] for m in per], "o-", label="test")
+    a.plot(k, [m["train_mse_per_pixel"] for m in per], "s--", label="train")
+    ev = [(kk, m["eval_reconstruct_test_mse_per_pixel"]) for kk, m in zip(k, per)
+          if "eval_reconstruct_test_mse_per_pixel" in m]
     if ev:
         a.plot(*zip(*ev), "x", ms=9, color="k", label="evaluate@ (test subset)")
     a.set(xlabel="bottleneck size", ylabel="MSE per pixel", xticks=k, title="Reconstruction error")
     a.legend()
-    rf = [per[n]["rf"] for n in names]
+    rf = [m["rf"] for m in per]
     if all("accuracy_originals" in r for r in rf):
         b.plot(k, [r["accuracy_originals"] for r in rf], "k:", label="test originals")
         b.plot(k, [r["accuracy_reconstructions"] for r in rf], "o-", label="test reconstructions")
         b.plot(k, [r["agreement"] for r in rf], "s--", label="agreement original/recon.")
         b.set(ylim=(0, 1.02))
         classes = list(rf[0]["samples_class_fraction"])
-        width = 0.8 / len(names)
-        for i, (n, r) in enumerate(zip(names, rf)):
-            c.bar(np.arange(len(classes)) + (i - (len(names) - 1) / 2) * width,
+        width = 0.8 / len(rf)
+        for i, (kk, r) in enumerate(zip(k, rf)):
+            c.bar(np.arange(len(classes)) + (i - (len(rf) - 1) / 2) * width,
                   list(r["samples_class_fraction"].values()), width,
-                  label=f"z={per[n]['bottleneck']}: mean max-p {r['samples_mean_max_prob']:.2f}")
+                  label=f"z={kk}: mean max-p {r['samples_mean_max_prob']:.2f}")
         c.set_xticks(range(len(classes)), classes)
         c.axhline(1 / len(classes), color="0.4", ls=":", label="uniform")
         c.legend(fontsize=8)
@@ -45,45 +47,44 @@ def curves_figure(per: dict):
     return fig
 
 
-def recon_figure(figs: dict, per: dict):
+def recon_figure(res: DigitsResult):
     from ..tasks.common import image_rows_figure
 
-    rows = [figs["x_show"]] + list(figs["rows"].values())
-    labels = ["original"] + [f"z={per[n]['bottleneck']}: MSE {per[n]['test_mse_per_pixel']:.4f}"
-                             for n in figs["rows"]]
-    return image_rows_figure(rows, labels, "Test digits and their reconstructions per bottleneck size")
+    labels = ["original"] + [f"z={r.bottleneck}: MSE {res.numbers(r)['test_mse_per_pixel']:.4f}"
+                             for r in res.rows]
+    return image_rows_figure([res.x_show] + [r.recon for r in res.rows], labels,
+                             "Test digits and their reconstructions per bottleneck size")
 
 
-def samples_figure(figs: dict, per: dict):
+def samples_figure(res: DigitsResult):
     from ..tasks.common import image_rows_figure
 
     labels = []
-    for n in figs["samples"]:
-        r = per[n]["rf"]
-        verdict = (f", RF max-p {r['samples_mean_max_prob']:.2f}" if "samples_mean_max_prob" in r else "")
-        labels.append(f"z={per[n]['bottleneck']}{verdict}")
-    return image_rows_figure([torch.as_tensor(s) for s in figs["samples"].values()], labels,
+    for r in res.rows:
+        rf = res.numbers(r)["rf"]
+        verdict = f", RF max-p {rf['samples_mean_max_prob']:.2f}" if "samples_mean_max_prob" in rf else ""
+        labels.append(f"z={r.bottleneck}{verdict}")
+    return image_rows_figure([torch.as_tensor(r.samples) for r in res.rows], labels,
                              "GMM-synthetic digits (the samples classify@ judged)")
 
 
-def codes_figure(figs: dict, per: dict):
+def codes_figure(res: DigitsResult):
     """Test codes coloured by label: 2-D codes as they are, larger ones by PCA (2 comps)."""
     import matplotlib.pyplot as plt
     from sklearn.decomposition import PCA
 
-    n = len(figs["codes"])
+    n = len(res.rows)
     fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.6), squeeze=False, layout="constrained")
-    y = figs["y_test"]
-    for ax, (name, z) in zip(axes[0], figs["codes"].items()):
-        k = z.shape[1]
-        if k > 2:
+    for ax, r in zip(axes[0], res.rows):
+        z, k = r.codes, r.bottleneck
+        if z.shape[1] > 2:
             pca = PCA(2, random_state=0).fit(z)
             z = pca.transform(z)
             how = f"PCA of {k}-D codes ({pca.explained_variance_ratio_.sum():.0%} of variance)"
         else:
             how = f"{k}-D codes"
-        sc = ax.scatter(z[:, 0], z[:, 1], c=y, cmap="tab10", s=7, vmin=-0.5, vmax=9.5)
-        ax.set(title=f"z={per[name]['bottleneck']}: {how}", xlabel="code 1", ylabel="code 2")
+        sc = ax.scatter(z[:, 0], z[:, 1], c=res.y_test, cmap="tab10", s=7, vmin=-0.5, vmax=9.5)
+        ax.set(title=f"z={k}: {how}", xlabel="code 1", ylabel="code 2")
     fig.colorbar(sc, ax=axes[0][-1], ticks=range(10), label="digit")
     fig.suptitle("Test codes coloured by label")
     return fig

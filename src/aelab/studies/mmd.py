@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -24,10 +25,9 @@ from .. import paths
 from ..config import to_dict
 from ..data.contract import from_model_output, load_processed, to_model_input
 from ..errors import TrainingDiverged
-from ..io import save_figure
 from ..losses import mmd2
 from ..params import TrainParams
-from .common import check_variant, load_variant_model, outputs, setup, study_entry, write_metrics
+from .common import check_variant, load_variant_model, setup, study_entry, write_study
 from .moons import moons_points, nn_distance, true_curve
 
 log = logging.getLogger("aelab")
@@ -41,6 +41,23 @@ class Moons:
     fresh: torch.Tensor  # a real sample unseen by every model (the MMD² floor), standardized
 
 
+@dataclasses.dataclass(frozen=True)
+class MoonsArrays:
+    """What the comparison figure draws of one model, in data units."""
+
+    rec: np.ndarray  # (N_test, 2) reconstructions of the test points
+    z: np.ndarray  # (N_test, latent) test codes
+    syn: np.ndarray  # (n_generate, 2) synthetic points
+
+
+@dataclasses.dataclass(frozen=True)
+class MmdResult:
+    x_test: np.ndarray  # (N_test, 2) test points, data units
+    mmd_ae: MoonsArrays
+    reference: MoonsArrays
+    metrics: dict  # metrics/studies/moons_mmd_<name>.json
+
+
 def load_moons(seed: int) -> Moons:
     data = load_processed(paths.processed("moons"))
     noise = float(data.meta.get("noise", 0.1))
@@ -50,7 +67,7 @@ def load_moons(seed: int) -> Moons:
 
 
 @torch.inference_mode()
-def scores(model, d: Moons, bw, seed: int, n_gen: int, device) -> tuple[dict, dict]:
+def scores(model, d: Moons, bw, seed: int, n_gen: int, device) -> tuple[dict, MoonsArrays]:
     """Reconstruction, code and synthetic-data numbers of one model; arrays for figures."""
     x = d.x_test.to(device)
     rec = model.reconstruct(x).float().cpu()
@@ -73,7 +90,7 @@ def scores(model, d: Moons, bw, seed: int, n_gen: int, device) -> tuple[dict, di
     m = {"test_mse": float((rec - d.x_test).pow(2).mean()), **code,
          "synthetic_mmd2_vs_test": float(mmd2(syn.double(), d.x_test.double(), "rbf", bw)),
          "synthetic_dist_to_noiseless_moons": nn_distance(syn_d, true_curve(2000))}
-    return m, {"rec": from_model_output(rec, d.meta), "z": z.numpy(), "syn": syn_d}
+    return m, MoonsArrays(from_model_output(rec, d.meta), z.numpy(), syn_d)
 
 
 def grid(cfg, base_args: dict, d: Moons, seed: int, device) -> dict:
@@ -131,15 +148,13 @@ def study_moons_mmd(params, name: str) -> dict:
     if ok:
         metrics["grid_best"] = {"by_test_mse": min(ok, key=lambda k: ok[k]["test_mse"]),
                                 "by_code_mmd2": min(ok, key=lambda k: ok[k]["code_mmd2_vs_normal"])}
-    metrics_path, plots = outputs(f"moons_mmd_{name}")
     from .mmd_figures import comparison_figure, grid_figure
 
-    x_test = from_model_output(d.x_test, d.meta)
-    save_figure(comparison_figure(x_test, f_mmd, f_ref, metrics), plots / "comparison.png")
+    res = MmdResult(from_model_output(d.x_test, d.meta), f_mmd, f_ref, metrics)
+    figures = {"comparison.png": lambda: comparison_figure(res)}
     if ok:
-        save_figure(grid_figure(g, cfg), plots / "grid.png")
-    write_metrics(metrics_path, metrics)
+        figures["grid.png"] = lambda: grid_figure(g, cfg)
+    written = write_study(f"moons_mmd_{name}", metrics, figures)
     log.info("study_moons_mmd@%s: MSE ratio MMD-AE / AE-z1 = %.3f, code MMD² %.2e", name,
              metrics["mse_ratio_mmd_to_reference"], m_mmd["code_mmd2_vs_normal"])
-    return metrics
-
+    return written

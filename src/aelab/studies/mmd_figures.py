@@ -1,24 +1,27 @@
-"""Figures of study_moons_mmd (numbers come from studies.mmd)."""
+"""Figures of study_moons_mmd (numbers and arrays come from studies.mmd, as an MmdResult)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .mmd import MmdResult
 
-def comparison_figure(x_test: np.ndarray, f_mmd: dict, f_ref: dict, m: dict):
+
+def comparison_figure(res: MmdResult):
     """(a) reconstructions of both models; (b) MMD-AE test codes vs N(0, I);
     (c) synthetic points of both models against the test points (data units)."""
     import matplotlib.pyplot as plt
 
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(17, 5), layout="constrained")
+    m, x_test, f_mmd, f_ref = res.metrics, res.x_test, res.mmd_ae, res.reference
     mm, mr = m["mmd_ae"], m["reference_ae"]
     a.scatter(*x_test.T, s=4, c="0.8", label="test original")
-    a.scatter(*f_ref["rec"].T, s=4, c="tab:blue", label=f"{m['reference']} (MSE {mr['test_mse']:.4f})")
-    a.scatter(*f_mmd["rec"].T, s=4, c="tab:red", label=f"{m['variant']} (MSE {mm['test_mse']:.4f})")
+    a.scatter(*f_ref.rec.T, s=4, c="tab:blue", label=f"{m['reference']} (MSE {mr['test_mse']:.4f})")
+    a.scatter(*f_mmd.rec.T, s=4, c="tab:red", label=f"{m['variant']} (MSE {mm['test_mse']:.4f})")
     a.set(xlabel="x₁", ylabel="x₂", title=f"Reconstructions: error ratio MMD-AE / AE-z1 = "
           f"{m['mse_ratio_mmd_to_reference']:.3f}")
     a.legend(fontsize=8, loc="lower left")
-    z = f_mmd["z"]
+    z = f_mmd.z
     b.scatter(z[:, 0], z[:, 1], s=4, c="tab:red", alpha=0.6, label="test codes")
     t = np.linspace(0, 2 * np.pi, 200)
     for r in (1, 2, 3):
@@ -29,9 +32,9 @@ def comparison_figure(x_test: np.ndarray, f_mmd: dict, f_ref: dict, m: dict):
           f"\n(two N(0, I) samples: {mm['code_mmd2_floor_normal_vs_normal']:.1e})")
     b.legend(fontsize=8, loc="lower left")
     c.scatter(*x_test.T, s=4, c="0.8", label="test original")
-    c.scatter(*f_ref["syn"].T, s=4, c="tab:blue",
+    c.scatter(*f_ref.syn.T, s=4, c="tab:blue",
               label=f"AE-z1, GMM codes: MMD² {mr['synthetic_mmd2_vs_test']:.1e}")
-    c.scatter(*f_mmd["syn"].T, s=4, c="tab:red",
+    c.scatter(*f_mmd.syn.T, s=4, c="tab:red",
               label=f"MMD-AE, N(0, I) codes: MMD² {mm['synthetic_mmd2_vs_test']:.1e}")
     c.set(xlabel="x₁", ylabel="x₂", title=f"Synthetic points (real-sample floor "
           f"{m['synthetic_mmd2_floor_real_vs_test']:.1e})")

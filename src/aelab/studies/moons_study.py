@@ -23,14 +23,42 @@ import torch
 
 from .. import paths
 from ..data.contract import from_model_output
-from ..io import read_json, save_figure
+from ..io import read_json
 from ..losses import mmd2
-from .common import outputs, setup, stats, write_metrics
+from .common import setup, stats, write_study
 from .config import MoonsSetting
 from .moons import (chamfer, codes, decoded_curve, moons_points, mse, nn_distance, recon,
                     train_setting, true_curve)
 
 log = logging.getLogger("aelab")
+
+
+@dataclasses.dataclass(frozen=True)
+class CodesArrays:
+    """What the code/GMM figure draws (points in data units)."""
+
+    z: np.ndarray  # (N_train,) the 1-D training codes
+    gmm: object  # tasks.generative.CodeGMM fitted on them
+    syn: np.ndarray  # (n_generate, 2) GMM draws through the decoder
+    test: np.ndarray  # (N_test, 2) test points
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseArrays:
+    """What the noise figure draws (points in data units)."""
+
+    key_base: str  # "train_noise_<s.noise>", the metrics key of the base model
+    key_noisy: str  # "train_noise_<train_noise>", of the model trained at the higher noise
+    test_noise: float
+    mse_clean: float  # the base model's test MSE at its own noise and at test_noise
+    mse_noisy: float
+    test: np.ndarray  # (N_test, 2) test points and the base model's reconstructions
+    recon: np.ndarray
+    noisy: np.ndarray  # (N_test, 2) test points at test_noise and their reconstructions
+    noisy_recon: np.ndarray
+    curve: np.ndarray  # (curve_points, 2) the noiseless moons
+    decoded_base: np.ndarray  # (curve_points, 2) each model's decoded curve
+    decoded_noisy: np.ndarray
 
 
 def best_setting(params) -> tuple[MoonsSetting, dict]:
@@ -45,23 +73,24 @@ def best_setting(params) -> tuple[MoonsSetting, dict]:
     return s, chosen
 
 
-def spread(s: MoonsSetting, seed: int, n_seeds: int, n_data: int, device) -> tuple[dict, dict]:
-    """Test MSE over model seeds (same data) and over data seeds; → (metrics, first model)."""
-    by_seed, by_data, first = [], [], None
+def spread(s: MoonsSetting, seed: int, n_seeds: int, n_data: int, device) -> tuple[dict, object, object]:
+    """Test MSE over model seeds (same data) and over data seeds; → (metrics, the first seed's
+    model, its MoonsSet)."""
+    by_seed, by_data, first = [], [], ()
     for k in range(n_seeds):
         model, _, data = train_setting(s, seed + k, device, name=f"best seed {seed + k}")
         by_seed.append(mse(model, data.x_test, device))
-        first = first or {"model": model, "data": data}
+        first = first or (model, data)
     for k in range(1, n_data + 1):
         sd = dataclasses.replace(s, data_seed=s.data_seed + 10 * k)  # train/test seeds do not overlap
         model, _, data = train_setting(sd, seed, device, name=f"best data {sd.data_seed}")
         by_data.append(mse(model, data.x_test, device))
     log.info("study_moons: test MSE over seeds %s, over datasets %s", np.round(by_seed, 5), np.round(by_data, 5))
     return {"model_seeds": {**stats(by_seed), "values": by_seed},
-            "data_seeds": {**stats(by_data), "values": by_data}}, first
+            "data_seeds": {**stats(by_data), "values": by_data}}, *first
 
 
-def gmm_synthetic(model, data, s: MoonsSetting, cfg, seed: int, device) -> tuple[dict, dict]:
+def gmm_synthetic(model, data, s: MoonsSetting, cfg, seed: int, device) -> tuple[dict, CodesArrays]:
     """GMM on the 1-D training codes → synthetic points; their quality numbers."""
     from ..tasks.generative import CodeGMM
 
@@ -79,10 +108,10 @@ def gmm_synthetic(model, data, s: MoonsSetting, cfg, seed: int, device) -> tuple
          "mmd2_floor_real_vs_test": float(mmd2(fresh.double(), data.x_test.double(), "rbf", bw)),
          "dist_to_noiseless_moons": {"synthetic": nn_distance(syn_d, curve),
                                      "test_originals": nn_distance(test_d, curve)}}
-    return m, {"z": z.numpy()[:, 0], "gmm": gmm, "syn": syn_d, "test": test_d}
+    return m, CodesArrays(z.numpy()[:, 0], gmm, syn_d, test_d)
 
 
-def noise_effects(s: MoonsSetting, model, data, cfg, seed: int, device) -> tuple[dict, dict]:
+def noise_effects(s: MoonsSetting, model, data, cfg, seed: int, device) -> tuple[dict, NoiseArrays]:
     """The base model on a noisier test set; a model trained at train_noise; curve geometry."""
     noisy = data.points(moons_points(s.n_test, cfg.test_noise, s.data_seed + 1)[0])  # same test seed
     s2 = dataclasses.replace(s, noise=cfg.train_noise)
@@ -106,12 +135,11 @@ def noise_effects(s: MoonsSetting, model, data, cfg, seed: int, device) -> tuple
     }
     m["test_mse_ratio_noisy_vs_clean"] = (m["test_mse"][f"test_noise_{cfg.test_noise:g}"]
                                           / m["test_mse"][f"test_noise_{s.noise:g}"])
-    noisy_d = from_model_output(noisy, data.meta)
-    return m, {"c1": c1, "c2": c2, "curve": curve, "noisy": noisy_d,
-               "noisy_r": from_model_output(recon(model, noisy, device), data.meta),
-               "test": from_model_output(data.x_test, data.meta), "r1": r1,
-               "labels": (key1, key2, cfg.test_noise),
-               "mse": (m["test_mse"][f"test_noise_{s.noise:g}"], m["test_mse"][f"test_noise_{cfg.test_noise:g}"])}
+    return m, NoiseArrays(
+        key1, key2, cfg.test_noise, m["test_mse"][f"test_noise_{s.noise:g}"],
+        m["test_mse"][f"test_noise_{cfg.test_noise:g}"], from_model_output(data.x_test, data.meta), r1,
+        from_model_output(noisy, data.meta), from_model_output(recon(model, noisy, device), data.meta),
+        curve, c1, c2)
 
 
 def _length(c: np.ndarray) -> float:
@@ -123,18 +151,14 @@ def study_moons(params, _name=None) -> dict:
     device, cfg, seed = setup(params), params.studies.moons, params.seed
     s, chosen = best_setting(params)
     log.info("study_moons: best setting %s (adopted %s)", s, chosen)
-    spread_m, first = spread(s, seed, cfg.seeds, cfg.data_seeds, device)
-    model, data = first["model"], first["data"]
+    spread_m, model, data = spread(s, seed, cfg.seeds, cfg.data_seeds, device)
     gmm_m, gmm_fig = gmm_synthetic(model, data, s, cfg, seed, device)
     noise_m, noise_fig = noise_effects(s, model, data, cfg, seed, device)
     metrics = {"setting": dataclasses.asdict(s), "adopted_from_sweep": chosen,
                "units": "test MSE per coordinate, standardized space", "spread": spread_m,
                "codes_gmm": gmm_m, "noise": noise_m}
-    metrics_path, plots = outputs("moons")
     from .moons_figures import gmm_figure, noise_figure, spread_figure
 
-    save_figure(spread_figure(spread_m, s), plots / "spread.png")
-    save_figure(gmm_figure(gmm_fig, gmm_m), plots / "codes_gmm.png")
-    save_figure(noise_figure(noise_fig, noise_m), plots / "noise.png")
-    write_metrics(metrics_path, metrics)
-    return metrics
+    return write_study("moons", metrics, {"spread.png": lambda: spread_figure(spread_m, s),
+                                          "codes_gmm.png": lambda: gmm_figure(gmm_fig, gmm_m),
+                                          "noise.png": lambda: noise_figure(noise_fig, noise_m)})

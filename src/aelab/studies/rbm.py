@@ -40,11 +40,9 @@ import torch
 from .. import paths
 from ..data.contract import load_processed, to_model_input
 from ..errors import ConfigError
-from ..io import save_figure
 from ..stats import rate_entry, share_entry
 from ..timing import TIMING_KEY
-from .common import (check_variant, load_variant_model, nearest_train_mse, outputs, setup,
-                     study_entry, write_metrics)
+from .common import check_variant, load_variant_model, nearest_train_mse, setup, study_entry, write_study
 
 log = logging.getLogger("aelab")
 
@@ -366,18 +364,14 @@ def study_rbm(params, name: str) -> dict:
     device = setup(params)
     res, grid_s = analyse(params, name, device)
     metrics = to_metrics(res)
-    metrics_path, plots = outputs(f"rbm_{name}")
     from .rbm_figures import components_figure, dbm_layers_figure, gibbs_figure, grid_figure, inpaint_figure, \
         samples_figure
 
-    save_figure(grid_figure(res), plots / "grid.png")
-    save_figure(gibbs_figure(res), plots / "gibbs_steps.png")
-    save_figure(inpaint_figure(res), plots / "inpainting.png")
-    save_figure(components_figure(res), plots / "components.png")
+    figures = {"grid.png": lambda: grid_figure(res), "gibbs_steps.png": lambda: gibbs_figure(res),
+               "inpainting.png": lambda: inpaint_figure(res), "components.png": lambda: components_figure(res)}
     if res.dbm is not None:
-        save_figure(inpaint_figure(res, dbm=True), plots / "inpainting_dbm.png")
-        save_figure(samples_figure(res), plots / "rbm_vs_dbm_samples.png")
-        for layer in (1, 2):
-            save_figure(dbm_layers_figure(res, layer), plots / f"dbm_layer{layer}.png")
-    write_metrics(metrics_path, metrics)
-    return {**metrics, TIMING_KEY: {"grid_s": grid_s}}
+        figures.update({"inpainting_dbm.png": lambda: inpaint_figure(res, dbm=True),
+                        "rbm_vs_dbm_samples.png": lambda: samples_figure(res),
+                        "dbm_layer1.png": lambda: dbm_layers_figure(res, 1),
+                        "dbm_layer2.png": lambda: dbm_layers_figure(res, 2)})
+    return {**write_study(f"rbm_{name}", metrics, figures), TIMING_KEY: {"grid_s": grid_s}}

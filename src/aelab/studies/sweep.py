@@ -20,12 +20,11 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import TrainingDiverged
-from ..io import save_figure
-from ..timing import TIMING_KEY
-from .common import outputs, setup, stats, write_metrics
-from .config import MoonsSweepParams
 from ..data.contract import from_model_output
+from ..errors import TrainingDiverged
+from ..timing import TIMING_KEY
+from .common import setup, stats, write_study
+from .config import MoonsSweepParams
 from .moons import mse, recon, train_setting
 
 log = logging.getLogger("aelab")
@@ -36,9 +35,18 @@ def label(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def sweep_axis(sweep: MoonsSweepParams, axis: str, seed: int, device) -> tuple[dict, dict]:
-    """Train every (value, repeat); → (metrics, {value label: (model, data)} of repeat 0
-    for the values drawn in the reconstruction figure)."""
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """Repeat 0 of one value drawn in the reconstruction figure (data units)."""
+
+    test: np.ndarray  # (N_test, 2) test points
+    recon: np.ndarray  # (N_test, 2) their reconstructions
+    test_mse: float  # per coordinate, standardized space
+
+
+def sweep_axis(sweep: MoonsSweepParams, axis: str, seed: int, device) -> tuple[dict, dict[str, Shown], dict]:
+    """Train every (value, repeat); → (metrics, {value label: Shown} for the values drawn in
+    the reconstruction figure, {value label: mean seconds per run})."""
     values = sweep.axes[axis]
     show = set(_shown(len(values), sweep.show))
     points, keep, runs, seconds = {}, {}, [], {}
@@ -54,7 +62,9 @@ def sweep_axis(sweep: MoonsSweepParams, axis: str, seed: int, device) -> tuple[d
             continue
         runs.append((i, mse(model, data.x_test, device), mse(model, data.x_train, device), res.seconds))
         if r == 0 and i in show:
-            keep[label(values[i])] = (model, data)
+            keep[label(values[i])] = Shown(from_model_output(data.x_test, data.meta),
+                                           from_model_output(recon(model, data.x_test, device), data.meta),
+                                           runs[-1][1])
         log.info("moons_sweep@%s: %s = %s, seed %d: test MSE %.5f", axis, axis, label(values[i]),
                  seed + r, runs[-1][1])
     for i, v in enumerate(values):
@@ -90,13 +100,11 @@ def moons_sweep(params, axis: str) -> dict:
     start = time.perf_counter()
     metrics, keep, seconds = sweep_axis(sweep, axis, params.seed, device)
     study = f"moons_sweep_{axis}"
-    metrics_path, plots = outputs(study)
-    save_figure(error_figure(metrics), plots / "error_vs_value.png")
-    save_figure(recon_figure(metrics, keep, device), plots / "reconstructions.png")
-    write_metrics(metrics_path, metrics)
+    written = write_study(study, metrics, {"error_vs_value.png": lambda: error_figure(metrics),
+                                           "reconstructions.png": lambda: recon_figure(metrics, keep)})
     log.info("%s: best %s = %s (test MSE %.5f) in %.0f s", study, axis, label(metrics["best"]["value"]),
              metrics["best"]["test_mse_mean"], time.perf_counter() - start)
-    return {**metrics, TIMING_KEY: {"seconds_per_run": seconds}}  # wall clock goes to timing/, untracked
+    return {**written, TIMING_KEY: {"seconds_per_run": seconds}}  # wall clock goes to timing/, untracked
 
 
 def error_figure(m: dict):
@@ -132,19 +140,17 @@ def error_figure(m: dict):
     return fig
 
 
-def recon_figure(m: dict, keep: dict, device):
+def recon_figure(m: dict, keep: dict[str, Shown]):
     """Test points (grey) and their reconstructions (red) for the selected values (seed 0)."""
     import matplotlib.pyplot as plt
 
     n = len(keep)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4), squeeze=False, sharex=True, sharey=True,
                              layout="constrained")
-    for ax, (value, (model, data)) in zip(axes[0], keep.items()):
-        x = from_model_output(data.x_test, data.meta)  # (N, 2) data units
-        r = from_model_output(recon(model, data.x_test, device), data.meta)
-        ax.scatter(*x.T, s=4, c="0.7", label="test original")
-        ax.scatter(*r.T, s=4, c="tab:red", label="reconstruction")
-        ax.set(title=f"{m['axis']} = {value}: test MSE {mse(model, data.x_test, device):.3g}", xlabel="x₁")
+    for ax, (value, shown) in zip(axes[0], keep.items()):
+        ax.scatter(*shown.test.T, s=4, c="0.7", label="test original")
+        ax.scatter(*shown.recon.T, s=4, c="tab:red", label="reconstruction")
+        ax.set(title=f"{m['axis']} = {value}: test MSE {shown.test_mse:.3g}", xlabel="x₁")
     axes[0][0].set_ylabel("x₂")
     axes[0][0].legend(fontsize=8, loc="lower left")
     fig.suptitle(f"Reconstructed vs original test points (seed {m['seeds'][0]}) across {m['axis']}")

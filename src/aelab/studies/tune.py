@@ -214,7 +214,8 @@ def tune(params, name: str) -> dict:
     from .. import paths
     from ..data.contract import load_processed, to_model_input
     from ..tasks.common import subset
-    from .common import check_variant, fresh_dir, outputs, setup, study_entry, write_metrics
+    from ..io import rounded, staged_outputs
+    from .common import check_variant, fresh_dir, setup, study_entry
 
     cfg, _ = study_entry(params, "tune", name)
     v = check_variant(params, cfg.variant, f"studies.tune.{name}.variant", dataset=cfg.dataset)
@@ -231,23 +232,29 @@ def tune(params, name: str) -> dict:
     from ..models import build_model
 
     units = build_model(v.model, v.model_cfg, tuple(x.shape[1:])).loss_units or "model loss units"
-    metrics_path, plots = outputs(f"tune_{name}")
-    write_trials(rows, fresh_dir(paths.study_data(f"tune_{name}")))
-    save_figure(samplers_figure(summary, rows, f"tune@{name}"), plots / "samplers.png")
-    first = cfg.samplers[0]
-    extra = optuna_plots(studies[first], plots, cfg.seed, first)
-    bests = {k: s["best"] for k, s in summary.items() if "best" in s}
-    metrics = {
-        "variant": cfg.variant, "model": v.model,
-        "objective": f"mean validation loss over {cfg.folds}-fold CV, {units} (the {v.model} "
-                     "training loss: −ELBO for a β = 1 VAE)",
-        "subset": len(x), "folds": cfg.folds, "n_trials_per_sampler": cfg.n_trials,
-        "epochs_scale": cfg.epochs_scale,
-        "storage": redact(cfg.storage) if cfg.storage else f"sqlite ({out / 'study.db'})",
-        "samplers": summary, f"{first}_plots": extra,
-    }
-    if bests:
-        winner = min(bests, key=lambda k: bests[k]["value"])
-        metrics["best"] = {"sampler": winner, **bests[winner]}
-    write_metrics(metrics_path, metrics)
+    study = f"tune_{name}"
+    # figures, trial tables and metrics swapped in together, metrics last (io.staged_outputs)
+    with staged_outputs(paths.study_plots(study), paths.study_data(study), paths.study_metrics(study)) as (
+            plots, data_dir, metrics_file):
+        plots.mkdir()
+        data_dir.mkdir()
+        write_trials(rows, data_dir)
+        save_figure(samplers_figure(summary, rows, f"tune@{name}"), plots / "samplers.png")
+        first = cfg.samplers[0]
+        extra = optuna_plots(studies[first], plots, cfg.seed, first)
+        bests = {k: s["best"] for k, s in summary.items() if "best" in s}
+        metrics = {
+            "variant": cfg.variant, "model": v.model,
+            "objective": f"mean validation loss over {cfg.folds}-fold CV, {units} (the {v.model} "
+                         "training loss: −ELBO for a β = 1 VAE)",
+            "subset": len(x), "folds": cfg.folds, "n_trials_per_sampler": cfg.n_trials,
+            "epochs_scale": cfg.epochs_scale,
+            "storage": redact(cfg.storage) if cfg.storage else f"sqlite ({out / 'study.db'})",
+            "samplers": summary, f"{first}_plots": extra,
+        }
+        if bests:
+            winner = min(bests, key=lambda k: bests[k]["value"])
+            metrics["best"] = {"sampler": winner, **bests[winner]}
+        metrics = rounded(metrics)
+        write_json(metrics_file, metrics)
     return {**metrics, TIMING_KEY: {"sampler_s": seconds}}  # wall clock goes to timing/, untracked
