@@ -11,6 +11,10 @@ def test_loss_key_carries_the_unit():
     assert loss_key("MSE/pixel") == "test_loss_mse"
     assert loss_key("MAE/pixel") == "test_loss_mae"
     assert loss_key("") == "test_loss"
+    from aelab.models.dbm import DBM
+    from aelab.models.rbm import RBM
+
+    assert loss_key(RBM.loss_units) == loss_key(DBM.loss_units) == "test_loss_energy_gap"
 
 
 def test_variant_headline_picks_the_numbers_and_summarises_health():

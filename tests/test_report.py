@@ -308,6 +308,36 @@ def test_rbm_sentences_flip_with_the_numbers(built):
     assert [p.name for p, _ in s.figures] == ["gibbs_steps.png", "inpainting.png", "grid.png"]
 
 
+def moons_study(adopted: list[float], base: list[float]) -> dict:
+    """metrics/studies/moons.json as studies.moons_study writes it (the parts the report reads)."""
+    from aelab.studies.common import stats
+    from aelab.studies.moons_study import versus
+
+    return {"adopted_from_sweep": {"lr": 0.003, "hidden_size": 32},
+            "spread": {"model_seeds": {**stats(adopted), "values": adopted},
+                       "base_model_seeds": {**stats(base), "values": base}, "vs_base": versus(adopted, base),
+                       "data_seeds": {**stats(adopted), "values": adopted}},
+            "codes_gmm": {"gmm_components": 4, "mmd2_synthetic_vs_test": 0.001, "mmd2_floor_real_vs_test": 0.0005},
+            "noise": {"test_mse_ratio_noisy_vs_clean": 3.0,
+                      "curve_dist_to_noiseless_moons": {"train_noise_0.2": 0.05, "train_noise_0.1": 0.03}}}
+
+
+def test_moons_section_says_whether_the_adopted_setting_beats_the_base(built):
+    from aelab.report import studies
+    from aelab.report.gather import load_run
+
+    root, *_ = built
+    run = load_run(load_params(ROOT / "params.yaml"), root)
+    line = lambda: next(f for f in studies.moons(run).findings if f.startswith("Against the base"))  # noqa: E731
+    run.studies["moons"] = moons_study([0.027, 0.029, 0.028, 0.026, 0.030], [0.020, 0.022, 0.021, 0.023, 0.021])
+    assert "the base setting scores 0.0214 ± 0.00102" in line()
+    assert "is worse than the base setting: the per-axis bests do not combine" in line()
+    run.studies["moons"] = moons_study([0.015, 0.016, 0.014, 0.015, 0.016], [0.020, 0.022, 0.021, 0.023, 0.021])
+    assert "beats the base setting: the per-axis bests combine" in line()
+    run.studies["moons"] = moons_study([0.020, 0.026, 0.018, 0.024, 0.021], [0.021, 0.022, 0.025, 0.019, 0.023])
+    assert "does not differ from the base setting beyond seed noise" in line()
+
+
 def test_gan_backbones_section_names_the_missing_classes(built):
     _, _, md, _ = built
     sec = _section(md, "Feed-forward vs convolutional GAN (MNIST)")

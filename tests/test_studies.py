@@ -129,6 +129,23 @@ def test_stats_and_curve_distances():
     assert nn_distance(c + np.array([0.0, 0.05], np.float32), c) == pytest.approx(0.05, abs=0.02)
 
 
+def test_versus_base_says_lower_only_beyond_seed_noise():
+    from scipy.stats import ttest_ind
+
+    from aelab.studies.moons_study import versus
+
+    clear = versus([1.0, 1.1, 0.9, 1.05, 0.95], [2.0, 2.1, 1.9, 2.05, 1.95])
+    assert clear["verdict"] == "lower" and clear["ratio"] == pytest.approx(0.5)
+    assert clear["mean_difference"] == pytest.approx(-1.0)
+    assert clear["welch_p"] == pytest.approx(ttest_ind([1.0, 1.1, 0.9, 1.05, 0.95], [2.0, 2.1, 1.9, 2.05, 1.95],
+                                                       equal_var=False).pvalue)
+    assert versus([2.0, 2.1, 1.9], [1.0, 1.1, 0.9])["verdict"] == "higher"
+    noisy = versus([1.0, 3.0, 2.0], [1.5, 2.5, 2.2])  # means 2.0 vs 2.07, spread 1
+    assert noisy["verdict"] == "within seed noise" and noisy["welch_p"] > 0.05
+    assert versus([1.0], [2.0]) == {"mean_difference": -1.0, "ratio": 0.5, "welch_p": None, "alpha": 0.05,
+                                    "verdict": "within seed noise"}  # one seed each: nothing to test
+
+
 def test_sweep_axis_is_seeded_and_aggregates_repeats():
     from aelab.studies.sweep import error_figure, sweep_axis
 
@@ -246,6 +263,8 @@ def test_moons_chain_sweep_then_study(project):
     for axis, value in m["adopted_from_sweep"].items():  # every adopted value, not only the last
         assert m["setting"][axis] == value
     assert m["spread"]["model_seeds"]["n"] == 2 and m["spread"]["data_seeds"]["n"] == 2
+    assert m["spread"]["base_model_seeds"]["n"] == 2
+    assert m["spread"]["vs_base"]["verdict"] in {"lower", "higher", "within seed noise"}
     assert m["noise"]["chamfer_between_decoded_curves"] >= 0
     assert {p.name for p in paths.study_plots("moons").glob("*.png")} == {"spread.png", "codes_gmm.png", "noise.png"}
     assert read_json(paths.study_metrics("moons"))["setting"]["lr"] == m["setting"]["lr"]

@@ -17,7 +17,10 @@ from pathlib import Path
 from . import paths
 from .io import write_json
 
-UNIT_SLUGS = (("nats", "nats"), ("mse", "mse"), ("mae", "mae"), ("ssim", "ssim"), ("squared", "sse"))
+# (needle in the model's loss_units, key suffix); first match wins. An energy gap (RBM/DBM:
+# the CD/PCD surrogate, whose level drifts with the persistent chains) is no loss level.
+UNIT_SLUGS = (("energy gap", "energy_gap"), ("nats", "nats"), ("mse", "mse"), ("mae", "mae"), ("ssim", "ssim"),
+              ("squared", "sse"))
 
 
 def loss_key(units: str) -> str:

@@ -8,22 +8,30 @@ from .moons_study import CodesArrays, NoiseArrays
 
 
 def spread_figure(m: dict, s):
-    """Test MSE of the best setting over model seeds and over datasets (dots + mean ± std)."""
+    """Test MSE of the adopted setting over model seeds and over datasets, and of the sweeps'
+    base setting over the same model seeds (dots + mean ± std)."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
-    for i, (key, name) in enumerate((("model_seeds", "model seeds,\nsame data"),
-                                     ("data_seeds", "data seeds,\nmodel seed fixed"))):
+    groups = [(key, name) for key, name in (("model_seeds", "adopted, model seeds,\nsame data"),
+                                            ("data_seeds", "adopted, data seeds,\nmodel seed fixed"),
+                                            ("base_model_seeds", "base setting,\nsame model seeds"))
+              if key in m]
+    fig, ax = plt.subplots(figsize=(7.5, 4.4), layout="constrained")
+    for i, (key, name) in enumerate(groups):
         v = np.asarray(m[key]["values"])
         jitter = np.linspace(-0.08, 0.08, len(v))
         ax.scatter(i + jitter, v, s=25, alpha=0.7, color=f"C{i}")
         ax.errorbar(i + 0.22, m[key]["mean"], yerr=m[key]["std"], fmt="D", capsize=5, color=f"C{i}",
-                    label=f"{name.split(',')[0]}: {m[key]['mean']:.4f} ± {m[key]['std']:.4f}")
-    ax.set_xticks([0, 1], ["model seeds,\nsame data", "data seeds,\nmodel seed fixed"])
-    ax.set_xlim(-0.5, 1.6)
+                    label=f"{name.split(',')[0]}, {name.split(',')[1].strip()}: "
+                          f"{m[key]['mean']:.4f} ± {m[key]['std']:.4f}")
+    ax.set_xticks(range(len(groups)), [name for _, name in groups])
+    ax.set_xlim(-0.5, len(groups) - 0.4)
+    vs = m.get("vs_base")
+    verdict = (f"\nadopted vs base: {vs['verdict']} (ratio {vs['ratio']:.2f}, Welch p {vs['welch_p']:.2g})"
+               if vs and vs.get("welch_p") is not None else "")
     ax.set(ylabel="test MSE per coordinate (standardized)",
-           title=f"Spread of the best setting (hidden {s.hidden_size}, layers {s.layers}, "
-                 f"lr {s.lr:g}, {s.lr_schedule})")
+           title=f"Adopted setting (hidden {s.hidden_size}, layers {s.layers}, lr {s.lr:g}, "
+                 f"{s.lr_schedule}){verdict}")
     ax.legend(fontsize=8)
     return fig
 

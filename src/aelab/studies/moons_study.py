@@ -3,7 +3,9 @@
 1. Best setting: base with each adopted axis (studies.moons.adopt) at its sweep best
    (lowest mean test MSE over seeds; per-axis minima combined, a coordinate-wise choice).
 2. Spread: the setting trained with `seeds` model seeds on the same data, and on
-   `data_seeds` other datasets (model seed fixed): test MSE mean/std/min/max.
+   `data_seeds` other datasets (model seed fixed): test MSE mean/std/min/max; the sweeps'
+   base setting over the same model seeds, and whether the adopted setting beats it beyond
+   seed noise (Welch's t-test): per-axis bests need not combine into a better setting.
 3. Codes: histogram of the 1-D training codes with a GMM (BIC) and synthetic points
    decoded from GMM draws; quality = MMD² to the test points (standardized units; the
    floor is the MMD² of a fresh real sample) and mean distance to the noiseless moons.
@@ -73,21 +75,40 @@ def best_setting(params) -> tuple[MoonsSetting, dict]:
     return s, chosen
 
 
-def spread(s: MoonsSetting, seed: int, n_seeds: int, n_data: int, device) -> tuple[dict, object, object]:
-    """Test MSE over model seeds (same data) and over data seeds; → (metrics, the first seed's
-    model, its MoonsSet)."""
-    by_seed, by_data, first = [], [], ()
+def spread(s: MoonsSetting, base: MoonsSetting, seed: int, n_seeds: int, n_data: int,
+           device) -> tuple[dict, object, object]:
+    """Test MSE over model seeds (same data) and over data seeds, and the base setting over
+    the same model seeds; → (metrics, the first seed's model, its MoonsSet)."""
+    by_seed, by_base, by_data, first = [], [], [], ()
     for k in range(n_seeds):
         model, _, data = train_setting(s, seed + k, device, name=f"best seed {seed + k}")
         by_seed.append(mse(model, data.x_test, device))
         first = first or (model, data)
+    for k in range(n_seeds):
+        model, _, data = train_setting(base, seed + k, device, name=f"base seed {seed + k}")
+        by_base.append(mse(model, data.x_test, device))
     for k in range(1, n_data + 1):
         sd = dataclasses.replace(s, data_seed=s.data_seed + 10 * k)  # train/test seeds do not overlap
         model, _, data = train_setting(sd, seed, device, name=f"best data {sd.data_seed}")
         by_data.append(mse(model, data.x_test, device))
-    log.info("study_moons: test MSE over seeds %s, over datasets %s", np.round(by_seed, 5), np.round(by_data, 5))
+    log.info("study_moons: test MSE over seeds %s (base %s), over datasets %s", np.round(by_seed, 5),
+             np.round(by_base, 5), np.round(by_data, 5))
     return {"model_seeds": {**stats(by_seed), "values": by_seed},
+            "base_model_seeds": {**stats(by_base), "values": by_base},
+            "vs_base": versus(by_seed, by_base),
             "data_seeds": {**stats(by_data), "values": by_data}}, *first
+
+
+def versus(a: list[float], b: list[float], alpha: float = 0.05) -> dict:
+    """Is mean(a) below mean(b) beyond seed noise? Welch's t-test (two-sided, unequal
+    variances); verdict 'lower' / 'higher' when p < alpha, else 'within seed noise'."""
+    from scipy.stats import ttest_ind
+
+    diff = float(np.mean(a) - np.mean(b))
+    p = float(ttest_ind(a, b, equal_var=False).pvalue) if len(a) > 1 and len(b) > 1 else float("nan")
+    verdict = ("lower" if diff < 0 else "higher") if p < alpha else "within seed noise"
+    return {"mean_difference": diff, "ratio": float(np.mean(a) / np.mean(b)),
+            "welch_p": p if np.isfinite(p) else None, "alpha": alpha, "verdict": verdict}
 
 
 def gmm_synthetic(model, data, s: MoonsSetting, cfg, seed: int, device) -> tuple[dict, CodesArrays]:
@@ -151,7 +172,7 @@ def study_moons(params, _name=None) -> dict:
     device, cfg, seed = setup(params), params.studies.moons, params.seed
     s, chosen = best_setting(params)
     log.info("study_moons: best setting %s (adopted %s)", s, chosen)
-    spread_m, model, data = spread(s, seed, cfg.seeds, cfg.data_seeds, device)
+    spread_m, model, data = spread(s, params.studies.moons_sweep.base, seed, cfg.seeds, cfg.data_seeds, device)
     gmm_m, gmm_fig = gmm_synthetic(model, data, s, cfg, seed, device)
     noise_m, noise_fig = noise_effects(s, model, data, cfg, seed, device)
     metrics = {"setting": dataclasses.asdict(s), "adopted_from_sweep": chosen,
