@@ -338,6 +338,21 @@ def test_moons_section_says_whether_the_adopted_setting_beats_the_base(built):
     assert "does not differ from the base setting beyond seed noise" in line()
 
 
+def test_mmd_sentence_reads_a_gap_within_the_real_vs_real_noise_as_a_tie():
+    from aelab.report.studies import mmd_vs_reference
+
+    ref = {"test_mse": 0.05, "synthetic_mmd2_vs_test": 0.0139, "synthetic_dist_to_noiseless_moons": 0.10}
+    close = {"test_mse": 0.02, "synthetic_mmd2_vs_test": 0.0153, "synthetic_dist_to_noiseless_moons": 0.12}
+    line = mmd_vs_reference("moons_mmd_resnet_z2", close, ref, noise=0.0045)
+    assert "MMD² cannot tell them apart (gap 0.0014 ≤ noise 0.0045)" in line
+    assert "the curve favours the bottleneck AE" in line and "(better, with one more code dimension)" in line
+    far = {**close, "synthetic_mmd2_vs_test": 0.0040}  # 0.0099 lower: beyond the noise
+    assert "the two measures disagree: closer in distribution (MMD²), further from the curve" in \
+        mmd_vs_reference("m", far, ref, noise=0.0045)
+    both = {**far, "synthetic_dist_to_noiseless_moons": 0.05}
+    assert mmd_vs_reference("m", both, ref, noise=0.0045).endswith("— both measures favour it.")
+
+
 def test_gan_backbones_section_names_the_missing_classes(built):
     _, _, md, _ = built
     sec = _section(md, "Feed-forward vs convolutional GAN (MNIST)")
