@@ -14,7 +14,10 @@ def test_loss_key_carries_the_unit():
     from aelab.models.dbm import DBM
     from aelab.models.rbm import RBM
 
-    assert loss_key(RBM.loss_units) == loss_key(DBM.loss_units) == "test_loss_energy_gap"
+    assert loss_key(RBM.loss_units) is None and loss_key(DBM.loss_units) is None  # a surrogate, no loss level
+    h = variant_headline({"epochs": 30, "test": {"loss": -9.76}, "loss_units": RBM.loss_units},
+                         {"reconstruct.test.mse_per_pixel": 0.021}, {})
+    assert h == {"epochs": 30, "mse": 0.021, "health": "ok"}
 
 
 def test_variant_headline_picks_the_numbers_and_summarises_health():
@@ -51,3 +54,24 @@ def test_studies_headline_has_one_number_for_each_new_study():
     assert studies_headline({"rbm_mnist": rbm, "gan_backbones_mnist": gan, "photo_samples_emoji": photo}) == {
         "rbm_inpaint_top12_rf": 0.815, "gan_conv_frechet": 12.5, "photo_gan_sharpness_ratio": 0.74}
     assert studies_headline({"rbm_mnist": {"inpaint": {}}, "gan_backbones_mnist": {}, "photo_samples_emoji": {}}) == {}
+
+
+def test_dvc_metrics_show_of_the_committed_run_fits_200_columns_per_section():
+    """The committed headline files as `dvc metrics show` prints them: the variants' table
+    and the studies' table each within 200 columns (a new headline key must earn its width)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    files = sorted((root / "metrics/headline").glob("*.json"))
+    studies = [f for f in files if f.name == "_studies.json"]
+    assert studies and len(files) > 10
+    dvc = Path(sys.executable).with_name("dvc")
+    for section in ([f for f in files if f not in studies], studies):
+        out = subprocess.run([str(dvc), "metrics", "show", *map(str, section)], cwd=root, capture_output=True,
+                             text=True, env={**os.environ, "COLUMNS": "1000"}, timeout=120)
+        assert out.returncode == 0, out.stderr
+        widths = [len(line.rstrip()) for line in out.stdout.splitlines()]
+        assert len(widths) == len(section) + 1 and max(widths) <= 200, out.stdout.splitlines()[0]

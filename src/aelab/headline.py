@@ -17,18 +17,20 @@ from pathlib import Path
 from . import paths
 from .io import write_json
 
-# (needle in the model's loss_units, key suffix); first match wins. An energy gap (RBM/DBM:
-# the CD/PCD surrogate, whose level drifts with the persistent chains) is no loss level.
-UNIT_SLUGS = (("energy gap", "energy_gap"), ("nats", "nats"), ("mse", "mse"), ("mae", "mae"), ("ssim", "ssim"),
+# (needle in the model's loss_units, key suffix); first match wins; None: no headline loss.
+# An energy gap (RBM/DBM: the CD/PCD surrogate, whose level drifts with the persistent
+# chains: −0.7 on one machine, −9.8 on another with every other number within 1%) is no
+# loss level, so it stays in metrics/train only and `dvc metrics diff` shows no swing.
+UNIT_SLUGS = (("energy gap", None), ("nats", "nats"), ("mse", "mse"), ("mae", "mae"), ("ssim", "ssim"),
               ("squared", "sse"))
 
 
-def loss_key(units: str) -> str:
-    """'nats/image' → 'test_loss_nats'; unknown units → 'test_loss'."""
+def loss_key(units: str) -> str | None:
+    """'nats/image' → 'test_loss_nats'; unknown units → 'test_loss'; an energy gap → None."""
     low = units.lower()
     for needle, slug in UNIT_SLUGS:
         if needle in low:
-            return f"test_loss_{slug}"
+            return f"test_loss_{slug}" if slug else None
     return "test_loss"
 
 
@@ -36,8 +38,9 @@ def variant_headline(train: dict, ev: dict, rf: dict) -> dict:
     """The headline numbers of one variant from its three detailed files (missing → absent)."""
     out = {"epochs": train.get("epochs")}
     loss = (train.get("test") or {}).get("loss")
-    if loss is not None:
-        out[loss_key(train.get("loss_units", ""))] = loss
+    key = loss_key(train.get("loss_units", ""))
+    if loss is not None and key is not None:
+        out[key] = loss
     for key, src in (("mse", "reconstruct.test.mse_per_pixel"), ("psnr", "reconstruct.test.psnr_db"),
                      ("ssim", "reconstruct.test.ssim"), ("knn5", "latent.knn_accuracy"),
                      ("auroc", "anomaly.auroc")):
