@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from aelab.headline import build_headline, loss_key, studies_headline, variant_headline
 from aelab.params import load_params
 
@@ -56,6 +58,7 @@ def test_studies_headline_has_one_number_for_each_new_study():
     assert studies_headline({"rbm_mnist": {"inpaint": {}}, "gan_backbones_mnist": {}, "photo_samples_emoji": {}}) == {}
 
 
+@pytest.mark.slow  # two dvc processes, 3 s
 def test_dvc_metrics_show_of_the_committed_run_fits_200_columns_per_section():
     """The committed headline files as `dvc metrics show` prints them: the variants' table
     and the studies' table each within 200 columns (a new headline key must earn its width)."""
