@@ -311,7 +311,7 @@ def test_rbm_sentences_flip_with_the_numbers(built):
 def moons_study(adopted: list[float], base: list[float]) -> dict:
     """metrics/studies/moons.json as studies.moons_study writes it (the parts the report reads)."""
     from aelab.studies.common import stats
-    from aelab.studies.moons_study import versus
+    from aelab.studies.compare import versus
 
     return {"adopted_from_sweep": {"lr": 0.003, "hidden_size": 32},
             "spread": {"model_seeds": {**stats(adopted), "values": adopted},
@@ -323,12 +323,12 @@ def moons_study(adopted: list[float], base: list[float]) -> dict:
 
 
 def test_moons_section_says_whether_the_adopted_setting_beats_the_base(built):
-    from aelab.report import studies
+    from aelab.report import moons
     from aelab.report.gather import load_run
 
     root, *_ = built
     run = load_run(load_params(ROOT / "params.yaml"), root)
-    line = lambda: next(f for f in studies.moons(run).findings if f.startswith("Against the base"))  # noqa: E731
+    line = lambda: next(f for f in moons.moons(run).findings if f.startswith("Against the base"))  # noqa: E731
     run.studies["moons"] = moons_study([0.027, 0.029, 0.028, 0.026, 0.030], [0.020, 0.022, 0.021, 0.023, 0.021])
     assert "the base setting scores 0.0214 ± 0.00102" in line()
     assert "is worse than the base setting: the per-axis bests do not combine" in line()
@@ -338,8 +338,34 @@ def test_moons_section_says_whether_the_adopted_setting_beats_the_base(built):
     assert "does not differ from the base setting beyond seed noise" in line()
 
 
+def sweep_study(axis: str, base: list[float], best: list[float]) -> dict:
+    """metrics/studies/moons_sweep_<axis>.json as studies.sweep writes it: two values, base first."""
+    from aelab.studies.compare import versus
+    from aelab.studies.common import stats
+
+    return {"axis": axis, "values": ["a", "b"], "repeats": len(base),
+            "points": {"a": {"value": "a", "diverged": 0, "test_mse": stats(base)},
+                       "b": {"value": "b", "diverged": 0, "test_mse": stats(best)}},
+            "best": {"value": "b", "test_mse_mean": sum(best) / len(best), "vs_base": versus(best, base)}}
+
+
+def test_moons_section_says_which_sweep_winners_beat_the_base(built):
+    from aelab.report import moons
+    from aelab.report.gather import load_run
+
+    root, *_ = built
+    run = load_run(load_params(ROOT / "params.yaml"), root)
+    run.studies["moons_sweep_lr"] = sweep_study("lr", [0.020, 0.021, 0.022], [0.010, 0.011, 0.012])
+    run.studies["moons_sweep_layers"] = sweep_study("layers", [0.020, 0.026], [0.019, 0.024])
+    s = moons.moons(run)
+    line = next(f for f in s.findings if f.startswith("Best vs base"))
+    assert "beyond seed noise only for lr; 1 of 2 sweep winners are within it" in line
+    cells = {row[0]: row[5] for row in s.table[1]}
+    assert cells["lr"].startswith("lower (p ") and cells["layers"].startswith("within seed noise (p ")
+
+
 def test_mmd_sentence_reads_a_gap_within_the_real_vs_real_noise_as_a_tie():
-    from aelab.report.studies import mmd_vs_reference
+    from aelab.report.moons import mmd_vs_reference
 
     ref = {"test_mse": 0.05, "synthetic_mmd2_vs_test": 0.0139, "synthetic_dist_to_noiseless_moons": 0.10}
     close = {"test_mse": 0.02, "synthetic_mmd2_vs_test": 0.0153, "synthetic_dist_to_noiseless_moons": 0.12}

@@ -132,7 +132,7 @@ def test_stats_and_curve_distances():
 def test_versus_base_says_lower_only_beyond_seed_noise():
     from scipy.stats import ttest_ind
 
-    from aelab.studies.moons_study import versus
+    from aelab.studies.compare import versus
 
     clear = versus([1.0, 1.1, 0.9, 1.05, 0.95], [2.0, 2.1, 1.9, 2.05, 1.95])
     assert clear["verdict"] == "lower" and clear["ratio"] == pytest.approx(0.5)
@@ -157,6 +157,10 @@ def test_sweep_axis_is_seeded_and_aggregates_repeats():
     assert set(seconds) == {"4", "8"} and all(s > 0 for s in seconds.values())  # timings apart
     assert set(a["points"]) == {"4", "8"} and a["points"]["4"]["test_mse"]["n"] == 2
     assert a["best"]["value"] in (4, 8) and len(keep) == 1
+    if a["best"]["value"] == 4:  # the base is 8: the winner is tested against it over the same seeds
+        assert a["best"]["vs_base"]["verdict"] in {"lower", "within seed noise"}
+    else:
+        assert "vs_base" not in a["best"]
     fig = error_figure(a)
     assert fig.axes[0].get_xlabel() == "hidden_size"
     c, _, _ = sweep_axis(sweep, "lr_schedule", 0, torch.device("cpu"))  # a categorical axis

@@ -1,7 +1,7 @@
 """The findings page (report/index.html + report/README.md) from what the stages wrote.
 
 Nothing here computes a result: every sentence is phrased (report.text) from numbers in
-metrics/**/*.json, one section per study question (report.mnist, .questions, .studies);
+metrics/**/*.json, one section per study question (report.mnist, .questions, .studies, .moons, …);
 figures are copied from plots/ into report/figures/ so the folder works offline anywhere.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import paths
 from ..io import write_text
-from . import backbones, energy, mnist, photo_samples, questions, studies
+from . import backbones, energy, mnist, moons, photo_samples, questions, studies
 from .curves import draw_training_curves
 from .gather import Run, load_run, summary
 from .render import Appendix, render
@@ -23,8 +23,8 @@ log = logging.getLogger("aelab")
 # Section builders in page order; each returns a Section (empty ones are left out).
 SECTIONS = (mnist.mnist_study, questions.latent_size, questions.train_vs_test, questions.residual,
             mnist.inpainting, mnist.denoising, mnist.anomaly, mnist.generation, studies.ae_vs_vae,
-            studies.vae_vs_gan, backbones.gan_backbones, energy.rbm_dbm, studies.optuna, studies.moons,
-            studies.mmd, studies.digits, studies.forest_table, studies.photos, photo_samples.photo_samples)
+            studies.vae_vs_gan, backbones.gan_backbones, energy.rbm_dbm, studies.optuna, moons.moons,
+            moons.mmd, studies.digits, studies.forest_table, studies.photos, photo_samples.photo_samples)
 PREVIEW_CAPTION = "raw originals above what the models see"
 
 

@@ -27,6 +27,7 @@ from .. import paths
 from ..data.contract import from_model_output
 from ..io import read_json
 from ..losses import mmd2
+from .compare import versus
 from .common import setup, stats, write_study
 from .config import MoonsSetting
 from .moons import (chamfer, codes, decoded_curve, moons_points, mse, nn_distance, recon,
@@ -97,18 +98,6 @@ def spread(s: MoonsSetting, base: MoonsSetting, seed: int, n_seeds: int, n_data:
             "base_model_seeds": {**stats(by_base), "values": by_base},
             "vs_base": versus(by_seed, by_base),
             "data_seeds": {**stats(by_data), "values": by_data}}, *first
-
-
-def versus(a: list[float], b: list[float], alpha: float = 0.05) -> dict:
-    """Is mean(a) below mean(b) beyond seed noise? Welch's t-test (two-sided, unequal
-    variances); verdict 'lower' / 'higher' when p < alpha, else 'within seed noise'."""
-    from scipy.stats import ttest_ind
-
-    diff = float(np.mean(a) - np.mean(b))
-    p = float(ttest_ind(a, b, equal_var=False).pvalue) if len(a) > 1 and len(b) > 1 else float("nan")
-    verdict = ("lower" if diff < 0 else "higher") if p < alpha else "within seed noise"
-    return {"mean_difference": diff, "ratio": float(np.mean(a) / np.mean(b)),
-            "welch_p": p if np.isfinite(p) else None, "alpha": alpha, "verdict": verdict}
 
 
 def gmm_synthetic(model, data, s: MoonsSetting, cfg, seed: int, device) -> tuple[dict, CodesArrays]:

@@ -6,7 +6,8 @@ aelab.train.fit. Each axis is its own DVC stage with its own params key, so chan
 axis reruns only that axis.
 
 Outputs: metrics/studies/moons_sweep_<axis>.json (test/train MSE per coordinate,
-standardized units: mean, std, min, max over repeats; the best value), and
+standardized units: mean, std, min, max over repeats; the best value and, when it is not
+the base value, whether it beats the base beyond seed noise: compare.versus), and
 plots/studies/moons_sweep_<axis>/ (error vs value with ±1 std bars; reconstructed vs
 original test points for selected values).
 """
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ..data.contract import from_model_output
 from ..errors import TrainingDiverged
+from .compare import versus
 from ..timing import TIMING_KEY
 from .common import setup, stats, write_study
 from .config import MoonsSweepParams
@@ -77,10 +79,14 @@ def sweep_axis(sweep: MoonsSweepParams, axis: str, seed: int, device) -> tuple[d
     if not done:
         raise TrainingDiverged(f"moons_sweep@{axis}: every run diverged; no metrics written")
     best = min(done, key=lambda k: points[k]["test_mse"]["mean"])
+    base = label(getattr(sweep.base, axis))
     metrics = {"axis": axis, "values": [label(v) for v in values], "repeats": sweep.repeats,
                "seeds": [seed + r for r in range(sweep.repeats)], "units": UNITS,
                "base": dataclasses.asdict(sweep.base), "points": points,
                "best": {"value": points[best]["value"], "test_mse_mean": points[best]["test_mse"]["mean"]}}
+    if best != base and base in done:  # the best value against the base's over the same seeds
+        test_mse = lambda k: [run[1] for run in runs if label(values[run[0]]) == k and run[1] is not None]  # noqa: E731
+        metrics["best"]["vs_base"] = versus(test_mse(best), test_mse(base))
     return metrics, keep, seconds
 
 
