@@ -362,6 +362,8 @@ def test_moons_section_says_which_sweep_winners_beat_the_base(built):
     assert "beyond seed noise only for lr; 1 of 2 sweep winners are within it" in line
     cells = {row[0]: row[5] for row in s.table[1]}
     assert cells["lr"].startswith("lower (p ") and cells["layers"].startswith("within seed noise (p ")
+    assert next(f for f in s.findings if f.startswith("Sweep over lr")).startswith(
+        "Sweep over lr: best b with test MSE 0.011 (vs the base: lower (p ")
 
 
 def test_mmd_sentence_reads_a_gap_within_the_real_vs_real_noise_as_a_tie():

@@ -70,7 +70,8 @@ def moons(run: Run) -> Section:
             b = best_of({k: p["test_mse"]["mean"] for k, p in sweeps[axis]["points"].items()
                          if "test_mse" in p}, True)
             if b:
-                s.findings.insert(0, f"Sweep over {axis}: best {b[0]} with test MSE {num(b[1])}.")
+                s.findings.insert(0, f"Sweep over {axis}: best {b[0]} with test MSE {num(b[1])} "
+                                     f"(vs the base: {_vs_base(sweeps[axis]['best'])}).")
     for study, fig, cap in (("moons_sweep_lr", "error_vs_value.png", "test and train MSE vs learning rate (±1 sd over seeds)"),
                             ("moons", "spread.png", "spread over model and data seeds"),
                             ("moons", "codes_gmm.png", "codes, the GMM on them and its decoded samples")):
