@@ -8,4 +8,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 # One torch thread per process: two processes with 2 threads each on a 2-core machine
 # run 10–50× slower than one.
 export AELAB_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
-exec python -m pytest "$@"
+# One pytest worker per core (pytest-xdist; AELAB_TEST_WORKERS=0 runs in this process).
+exec python -m pytest -n "${AELAB_TEST_WORKERS:-auto}" "$@"

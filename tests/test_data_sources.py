@@ -132,6 +132,7 @@ def fashion_raw(tmp_path_factory):
     return raw
 
 
+@pytest.mark.slow  # all 70,000 real images through preprocess (~3–7 s)
 @NEED_FMNIST
 def test_fashion_from_debian_package_binarized(fashion_raw):
     p = mnist.preprocess_fashion(parse(mnist.FashionConfig, {}, "data.fashion_mnist"), fashion_raw)

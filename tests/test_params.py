@@ -67,7 +67,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("key,value,named,words", BAD, ids=[f"{b[0]}={b[1]!r}" for b in BAD])
+@pytest.mark.parametrize("key,value,named,words", BAD, ids=[f"{b[0]}={'<deleted>' if b[1] is _DELETE else repr(b[1])}" for b in BAD])
 def test_bad_value_exits_2_naming_the_key(tmp_path, monkeypatch, capsys, key, value, named, words):
     params = copy.deepcopy(BASE)
     _set(params, key, value)

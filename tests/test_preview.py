@@ -136,7 +136,8 @@ def _sources(tmp_path: Path, name: str, monkeypatch) -> dict:
     return {}
 
 
-@pytest.mark.parametrize("name, n, want", [("digits", 8, 8), ("mnist", 8, 8), ("emoji", 10, 8),
+@pytest.mark.parametrize("name, n, want", [("digits", 8, 8), pytest.param("mnist", 8, 8, marks=pytest.mark.slow),
+                                           ("emoji", 10, 8),
                                            ("cifar10", 4, 4), ("cats", 12, 8)])
 def test_every_example_shown_is_a_row_of_the_npz(tmp_path, monkeypatch, name, n, want):
     """`want` = n, or every usable item when there are fewer (the messy folder holds 8

@@ -481,6 +481,7 @@ def _chromium() -> str | None:
     return next((p for p in (shutil.which(c) for c in ("chromium", "chromium-browser")) if p), None)
 
 
+@pytest.mark.slow  # a browser (the README's test command runs it)
 def test_copied_report_opens_offline_in_headless_chromium(built, tmp_path):
     """Chromium (installed by scripts/setup.sh) loads the page from a copied folder with the
     network blocked: every image decodes, nothing is requested from outside the folder."""

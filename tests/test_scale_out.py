@@ -126,6 +126,13 @@ def test_queued_sweep_runs_two_experiments_at_once(tmp_path):
         assert threads == {"1"}, f"{e['name']}: torch threads {threads or 'not logged'} (AELAB_THREADS not inherited?)"
     assert sorted(seen) == list(HIDDEN) and seen[16] < seen[32], seen  # the -S value reached the model
 
+    # the narrow view of the same `dvc exp show`: the swept param, one column per experiment
+    view = _run([sys.executable, "-m", "aelab.expview", "--width", "200"], work, env).stdout.splitlines()
+    assert max(map(len, view)) <= 200, view
+    row = next(line.split() for line in view if line.startswith(f"variants.{VARIANT}.hidden_size"))
+    assert sorted(row[-len(HIDDEN):]) == sorted(map(str, HIDDEN)), view
+    assert {e["name"] for e in done} <= set(view[0].split()), view
+
 
 # ---- Optuna: several workers on one storage ----
 

@@ -460,25 +460,44 @@ def test_evaluate_variant_image_vae_with_ood_end_to_end(tmp_path, monkeypatch):
 CONTRACT = EvaluateParams(**{**SMALL.__dict__, "max_test": 24, "max_train": 32, "max_optimized": 8,
                              "noise_sigmas": (0.3,), "salt_pepper_rates": (0.1,), "hole_fractions": (0.4,),
                              "inpaint_passes": 2, "consistency_repeats": 2, "n_samples": 4})
-CHEAP_ARGS = {"gan": {"encode_steps": 3}}  # latent optimisation: a few steps test the path
+# small widths and few Gibbs/optimisation steps: the contract is that every task runs, not quality
+CHEAP_ARGS = {"gan": {"encode_steps": 3}, "deep_cae": {"filters": 16, "latent_dim": 16},
+              "deep_vae": {"filters": 16, "latent_dim": 16},
+              "dbm": {"latent_dim": 64, "top_dim": 32, "mf_steps": 3, "sample_steps": 20}}
 
 
 def contract_models() -> list:
-    """(model, the smallest image shape it takes) for every registry entry."""
+    """(model, the smallest image shape it takes, render) for every registry entry: the fast
+    tier builds every figure but does not render it (rendering is half of the test's time);
+    the slow tier renders and writes every PNG."""
     from aelab.models import MODELS, supports
 
-    return [pytest.param(name, next((s for s in [(1, 8, 8), (3, 32, 32)]
-                                     if supports(name, s, CHEAP_ARGS.get(name))), None), id=name)
-            for name in MODELS]
+    out = []
+    for name in MODELS:
+        shape = next((s for s in [(1, 8, 8), (3, 32, 32)] if supports(name, s, CHEAP_ARGS.get(name))), None)
+        out.append(pytest.param(name, shape, False, id=name))
+        out.append(pytest.param(name, shape, True, id=f"{name}-rendered", marks=pytest.mark.slow))
+    return out
 
 
-@pytest.mark.parametrize("name, shape", contract_models())
-def test_every_model_runs_every_applicable_task(name, shape, tmp_path):
+def _close_unrendered(fig, path, dpi=None):
+    """save_figure for the fast contract: the figure was built (imshow/plot validated their
+    data); check it has content, close it, write no file."""
+    import matplotlib.pyplot as plt
+
+    assert fig.axes and any(ax.has_data() or ax.images for ax in fig.axes), f"{path}: empty figure"
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("name, shape, render", contract_models())
+def test_every_model_runs_every_applicable_task(name, shape, render, tmp_path, monkeypatch):
     from aelab.tasks.runner import run_tasks, tidy
 
     # every registered model must take one fixture shape: add a shape to contract_models
     # rather than let a model drop out of the contract silently
     assert shape is not None, f"{name} takes neither 1×8×8 nor 3×32×32 images: add a shape it takes"
+    if not render:
+        monkeypatch.setattr("aelab.io.save_figure", _close_unrendered)
     torch.manual_seed(0)
     model = build_model(name, CHEAP_ARGS.get(name, {}), shape)
     data, ood = striped(40, shape=shape), striped(30, axis="cols")
@@ -489,3 +508,4 @@ def test_every_model_runs_every_applicable_task(name, shape, tmp_path):
     assert set(seconds) == ran and not any(k.startswith("seconds") for k in metrics)  # timings apart
     assert ran | {k for k in skipped if "." not in k} == set(TASKS), (ran, skipped)
     assert {"reconstruct", "generate"} <= ran
+    assert bool(list(tmp_path.rglob("*.png"))) == render

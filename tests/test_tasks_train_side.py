@@ -21,9 +21,16 @@ from aelab.errors import ConfigError
 from aelab.tasks import TASKS
 from aelab.tasks.common import train_and_gap, train_side_inputs
 from aelab.tasks.config import EvaluateParams
-from test_tasks import SMALL, IdentityAE, NoiseAE, RowMeanAE, ctx_for, gray, image_meta, striped
+from test_tasks import SMALL, IdentityAE, NoiseAE, RowMeanAE, _close_unrendered, ctx_for, gray, image_meta, striped
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _numbers_only(monkeypatch):
+    """These tests read numbers: the tasks build their figures, unrendered (test_tasks.py
+    renders them)."""
+    monkeypatch.setattr("aelab.io.save_figure", _close_unrendered)
 
 PARAMS = dataclasses.replace(SMALL, noise_sigmas=(0.1, 0.5), salt_pepper_rates=(0.2,),
                              hole_fractions=(0.25, 0.55), inpaint_passes=2)
