@@ -64,6 +64,20 @@ def test_render_is_one_row_per_quantity_and_wraps_columns_to_the_width():
 
 def test_cli_reads_dvc_json_from_stdin(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(SHOW)))
-    assert expview.main(["-", "--width", "200"]) == 0
+    assert expview.main(["--json", "-", "--width", "200"]) == 0
     out = capsys.readouterr().out
     assert "digits_ae_z8 health" in out and "2 checks" in out and "studies moons_mse" not in out
+
+
+def test_cli_passes_other_options_to_dvc_exp_show(monkeypatch, capsys):
+    seen = {}
+
+    def fake_run(cmd, **kwargs):
+        seen["cmd"] = cmd
+        return type("Done", (), {"returncode": 0, "stdout": json.dumps([SHOW[0], {**SHOW[1], "experiments": None}]),
+                                       "stderr": ""})()
+
+    monkeypatch.setattr(expview.subprocess, "run", fake_run)
+    assert expview.main(["-n", "3", "--width", "120", "-A"]) == 0
+    assert seen["cmd"][1:] == ["exp", "show", "--json", "-n", "3", "-A"]
+    assert capsys.readouterr().out.startswith("no param or metric differs between workspace, main")

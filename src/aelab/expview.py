@@ -10,7 +10,7 @@ experiments fit in 200 columns; wider sets wrap into blocks of columns.
 
     python -m aelab.expview                 # runs `dvc exp show --json` (HEAD and its experiments)
     python -m aelab.expview -A              # options after the first are passed to dvc exp show
-    dvc exp show --json | python -m aelab.expview -     # or read that JSON
+    dvc exp show --json | python -m aelab.expview --json -   # or read that JSON
 """
 
 from __future__ import annotations
@@ -124,11 +124,11 @@ def render(rows: list[Row], names: list[str], width: int = 200) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aelab.expview", description=__doc__.split("\n\n")[0],
                                      epilog="Other options go to `dvc exp show` (e.g. -A, -n 3, --rev).")
-    parser.add_argument("source", nargs="?", help="a file of `dvc exp show --json` output, or - for stdin "
-                        "(default: run it)")
+    parser.add_argument("--json", dest="source", metavar="FILE", help="a file of `dvc exp show --json` output, "
+                        "or - for stdin (default: run it)")
     parser.add_argument("--width", type=int, default=shutil.get_terminal_size((200, 24)).columns,
                         help="columns before wrapping (default: the terminal's)")
-    args, dvc_args = parser.parse_known_args(argv)
+    args, dvc_args = parser.parse_known_args(argv)  # e.g. ["-n", "3"]: passed on whole
     if args.source == "-":
         text = sys.stdin.read()
     elif args.source:
