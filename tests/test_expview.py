@@ -81,3 +81,14 @@ def test_cli_passes_other_options_to_dvc_exp_show(monkeypatch, capsys):
     assert expview.main(["-n", "3", "--width", "120", "-A"]) == 0
     assert seen["cmd"][1:] == ["exp", "show", "--json", "-n", "3", "-A"]
     assert capsys.readouterr().out.startswith("no param or metric differs between workspace, main")
+
+
+def test_a_second_params_file_is_named_by_path_and_listed_with_the_params():
+    show = [{"rev": "workspace", "name": None, "experiments": None, "data": {
+                "params": {"params.yaml": {"data": {"seed": 0}}, "extra.yaml": {"data": {"lr": 0.1}}},
+                "metrics": {"metrics/headline/a.json": {"data": {"mse": 0.5}}}}},
+            {"rev": "c" * 40, "name": None, "experiments": None, "data": {
+                "params": {"params.yaml": {"data": {"seed": 0}}, "extra.yaml": {"data": {"lr": 0.2}}},
+                "metrics": {"metrics/headline/a.json": {"data": {"mse": 0.4}}}}}]
+    rows = expview.rows_from_show(show)
+    assert expview.changed(rows) == ["extra.yaml:lr", "a mse"]

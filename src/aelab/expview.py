@@ -33,6 +33,7 @@ class Row:
     """One row of `dvc exp show`: the workspace, a baseline commit or an experiment."""
     label: str
     values: dict[str, object]  # quantity name → value, for every param and metric it has
+    metrics: frozenset[str] = frozenset()  # which of those names are metrics
 
 
 def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
@@ -55,16 +56,16 @@ def metric_name(path: str, key: str) -> str:
     return f"{path}:{key}"
 
 
-def _values(data: dict | None) -> dict[str, object]:
+def _row(label: str, data: dict | None) -> Row:
     """Params (dotted keys; a params file other than params.yaml prefixes its path) and
     metrics of one row's `data`; deps are left out (`dvc exp show` lists them)."""
-    out: dict[str, object] = {}
+    params: dict[str, object] = {}
     for path, item in ((data or {}).get("params") or {}).items():
         prefix = "" if path == "params.yaml" else f"{path}:"
-        out.update({f"{prefix}{k}": v for k, v in _flatten((item or {}).get("data") or {}).items()})
-    for path, item in ((data or {}).get("metrics") or {}).items():
-        out.update({metric_name(path, k): v for k, v in _flatten((item or {}).get("data") or {}).items()})
-    return out
+        params.update({f"{prefix}{k}": v for k, v in _flatten((item or {}).get("data") or {}).items()})
+    metrics = {metric_name(path, k): v for path, item in ((data or {}).get("metrics") or {}).items()
+               for k, v in _flatten((item or {}).get("data") or {}).items()}
+    return Row(label, {**params, **metrics}, frozenset(metrics))
 
 
 def rows_from_show(show: list[dict]) -> list[Row]:
@@ -72,11 +73,11 @@ def rows_from_show(show: list[dict]) -> list[Row]:
     rows = []
     for base in show:
         label = base.get("name") or (base["rev"] if base["rev"] == "workspace" else base["rev"][:7])
-        rows.append(Row(label, _values(base.get("data"))))
+        rows.append(_row(label, base.get("data")))
         for group in base.get("experiments") or []:
             for rev in group.get("revs") or []:  # a checkpoint-free experiment has one rev
                 name = rev.get("name") or group.get("name") or (rev.get("rev") or "?")[:7]
-                rows.append(Row(name, _values(rev.get("data"))))
+                rows.append(_row(name, rev.get("data")))
     return rows
 
 
@@ -85,8 +86,8 @@ def changed(rows: list[Row]) -> list[str]:
     first, then metrics grouped by their variant, in name order."""
     names = {n for r in rows for n in r.values}
     diff = [n for n in names if len({json.dumps(r.values.get(n, MISSING), sort_keys=True) for r in rows}) > 1]
-    is_metric = lambda n: " " in n or ":" in n  # noqa: E731  (params are dotted, metrics are not)
-    return sorted(diff, key=lambda n: (is_metric(n), n))
+    metrics = frozenset().union(*(r.metrics for r in rows))
+    return sorted(diff, key=lambda n: (n in metrics, n))
 
 
 def _cell(value: object) -> str:

@@ -112,21 +112,25 @@ def run_samplers(cfg: TuneParams, name: str, model_name: str, model_args, x: tor
         start = time.perf_counter()
         study.optimize(objective(cfg, model_name, model_args, x, seed, device), n_trials=cfg.n_trials,
                        gc_after_trial=False, show_progress_bar=False)
-        summary[kind] = _summary(study)
+        # one snapshot of the trials: on a shared storage other workers keep adding trials, and
+        # two reads could disagree (the figure's x and y once differed in length)
+        trials = study.get_trials(deepcopy=False)
+        summary[kind] = _summary(trials)
         seconds[kind] = time.perf_counter() - start
-        rows += [_row(kind, t) for t in study.trials]
+        rows += [_row(kind, t) for t in trials]
         studies[kind] = study
         log.info("tune@%s: %s sampler: %s", name, kind, summary[kind].get("best", summary[kind].get("no_best")))
     return summary, rows, studies, seconds
 
 
-def _summary(study) -> dict:
+def _summary(trials: list) -> dict:
+    """Counts, best trial and best-so-far curve of one snapshot of a study's trials."""
     from optuna.trial import TrialState
 
-    states = [t.state for t in study.trials]
+    states = [t.state for t in trials]
     out = {"n_trials": len(states), "n_complete": states.count(TrialState.COMPLETE),
            "n_pruned_or_diverged": states.count(TrialState.PRUNED), "n_failed": states.count(TrialState.FAIL)}
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
     if done:
         best = min(done, key=lambda t: t.value)
         out["best"] = {"value": best.value, "trial": best.number, **best.params,
