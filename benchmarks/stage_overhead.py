@@ -5,7 +5,7 @@
 Each level runs in its own fresh `python -c` process, levels alternated A B C D A B C D …
 (timings on a shared 2-core box are noisy: read the best, the median is for context):
   interpreter   python -c pass
-  params        + import aelab.cli, load and validate params.yaml (every stage does this)
+  params        + import aelab.core.cli, load and validate params.yaml (every stage does this)
   torch stage   + import torch (train/evaluate/classify/studies need it; data stages do not)
   + data        + load data/processed/mnist.npz as model input (a training stage's last step
                 before work; skipped when the file does not exist)
@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = "from aelab.cli import stage_main; from aelab.params import load_params; load_params('params.yaml')"
-DATA = ("from aelab import paths; from aelab.data.contract import load_processed, to_model_input; "
+PARAMS = "from aelab.core.cli import stage_main; from aelab.core.params import load_params; load_params('params.yaml')"
+DATA = ("from aelab.core import paths; from aelab.data.contract import load_processed, to_model_input; "
         "d = load_processed(paths.processed('mnist')); to_model_input(d.x_train, d.meta)")
 LEVELS = {"interpreter": "pass", "params": PARAMS, "torch stage": PARAMS + "; import torch",
           "+ data": PARAMS + "; import torch; " + DATA}

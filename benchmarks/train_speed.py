@@ -144,7 +144,7 @@ def n_params(model: nn.Module) -> int:
 @dataclasses.dataclass
 class Case:
     name: str
-    variant: object  # aelab.params.Variant
+    variant: object  # aelab.core.params.Variant
     x_train: torch.Tensor  # (N, 1, 28, 28) float32 in [0, 1]
     x_test: torch.Tensor
     source: str
@@ -162,8 +162,8 @@ def mirror_check(v) -> None:
 
 def load_case(name: str, *, synthetic: bool = False, subset: int = 0, n_test: int = 512) -> Case:
     from aelab.data.contract import load_processed, to_model_input
-    from aelab.params import load_params
-    from aelab import paths
+    from aelab.core.params import load_params
+    from aelab.core import paths
 
     v = load_params(ROOT / paths.PARAMS).variant(CASES[name])
     mirror_check(v)
@@ -312,8 +312,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from aelab.params import load_params
-    from aelab.runtime import thread_count
+    from aelab.core.params import load_params
+    from aelab.core.runtime import thread_count
 
     torch.set_num_threads(thread_count(args.threads))
     device = torch.device(args.device)
@@ -331,7 +331,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> None:
-    from aelab.io import write_json
+    from aelab.core.io import write_json
 
     args = parse_args(argv)
     out = run(args)

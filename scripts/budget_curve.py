@@ -56,12 +56,12 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
-    from aelab import paths
+    from aelab.core import paths
     from aelab.data.contract import load_processed, to_model_input
-    from aelab.io import write_json
+    from aelab.core.io import write_json
     from aelab.models import build_model
-    from aelab.params import load_params
-    from aelab.runtime import configure_torch, seed_everything
+    from aelab.core.params import load_params
+    from aelab.core.runtime import configure_torch, seed_everything
     from aelab.train import fit
 
     params = load_params()

@@ -1,6 +1,6 @@
 """classify@<variant>: random forest on originals / reconstructions / samples: metrics/rf/<variant>.json, plots/rf/<variant>/."""
 
-from aelab.cli import stage_main
+from aelab.core.cli import stage_main
 from aelab.probe import classify_variant
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """download@<dataset>: fill data/raw/<dataset>/ from the first source that serves."""
 
-from aelab.cli import stage_main
+from aelab.core.cli import stage_main
 from aelab.stage_fns import download
 
 if __name__ == "__main__":

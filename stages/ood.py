@@ -1,7 +1,7 @@
-"""ood@<dataset>: data/ood/<dataset>.npz, the test split of the dataset evaluate.ood.<dataset>
+"""ood@<dataset>: data/ood/<dataset>.npz, the test split of the dataset ood.<dataset>
 names (what evaluate@ scores for the anomaly task), or why there is none."""
 
-from aelab.cli import stage_main
+from aelab.core.cli import stage_main
 from aelab.stage_fns import ood
 
 if __name__ == "__main__":

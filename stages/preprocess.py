@@ -1,6 +1,6 @@
 """preprocess@<dataset>: build data/processed/<dataset>.npz (the data contract)."""
 
-from aelab.cli import stage_main
+from aelab.core.cli import stage_main
 from aelab.stage_fns import preprocess
 
 if __name__ == "__main__":

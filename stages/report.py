@@ -1,6 +1,6 @@
 """report: report/index.html and report/README.md from metrics/ and plots/."""
 
-from aelab.cli import stage_main
+from aelab.core.cli import stage_main
 from aelab.report import build_report
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Each writes metrics/studies/<study>[_<entry>].json and plots/studies/<study>[_<e
 
 import sys
 
-from aelab.cli import study_main
+from aelab.core.cli import study_main
 
 if __name__ == "__main__":
     study_main(sys.argv[1:], doc=__doc__)

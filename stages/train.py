@@ -1,6 +1,6 @@
 """train@<variant>: train one variant: models/<variant>.pt, metrics/train/<variant>.json, plots/train/<variant>/."""
 
-from aelab.cli import stage_main
+from aelab.core.cli import stage_main
 from aelab.stage_fns import train
 
 if __name__ == "__main__":

@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 import torch
 
-from aelab import io as aelab_io
+from aelab.core import io as aelab_io
 from aelab.checkpoint import load_checkpoint, save_checkpoint
-from aelab.config import parse
+from aelab.core.config import parse
 from aelab.data import contract
 from aelab.data.points import MoonsConfig
 from aelab.data.registry import DATASETS
-from aelab.errors import AelabError, ConfigError, CorruptArtefact
+from aelab.core.errors import AelabError, ConfigError, CorruptArtefact
 from aelab.models import build_model
-from aelab.params import load_params, user_errors
+from aelab.core.params import load_params, user_errors
 
 
 def _processed() -> contract.Processed:

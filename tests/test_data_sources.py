@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aelab.config import parse
+from aelab.core.config import parse
 from aelab.data import contract, emoji, images, mnist, photos, sources
 from aelab.data.registry import DATASETS
-from aelab.errors import ConfigError, DataUnavailable
-from aelab.io import write_json
+from aelab.core.errors import ConfigError, DataUnavailable
+from aelab.core.io import write_json
 from fixtures_images import (GRAY16, MESSY_EXPECTED, cifar_arrays, make_afhq_zip, make_cifar_tar,
                              make_messy_folder, make_pistachio_folder)
 

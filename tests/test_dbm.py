@@ -13,12 +13,12 @@ import itertools
 import pytest
 import torch
 
-from aelab.config import parse
-from aelab.errors import ConfigError
+from aelab.core.config import parse
+from aelab.core.errors import ConfigError
 from aelab.models import build_model
 from aelab.models.configs import DBMConfig
 from aelab.models.dbm import _LayerRBM, _log_odds, pseudo_ll
-from aelab.params import TrainParams
+from aelab.core.params import TrainParams
 from aelab.train import fit
 
 torch.set_num_threads(1)

@@ -14,11 +14,11 @@ import pytest
 import torch
 
 from aelab import stage_fns
-from aelab.config import parse
+from aelab.core.config import parse
 from aelab.divergence import DivergenceGuard
-from aelab.errors import TrainingDiverged
+from aelab.core.errors import TrainingDiverged
 from aelab.models import build_model
-from aelab.params import Params, TrainParams, user_errors
+from aelab.core.params import Params, TrainParams, user_errors
 from aelab.train import fit
 
 CPU = torch.device("cpu")
@@ -93,7 +93,7 @@ def _params(lr: float) -> Params:
 
 
 def test_train_stage_that_diverges_writes_no_model_and_no_metrics(tmp_path, monkeypatch, capsys):
-    from aelab import paths
+    from aelab.core import paths
 
     monkeypatch.chdir(tmp_path)
     params = _params(10.0)
@@ -114,7 +114,7 @@ def test_a_download_that_fails_half_way_keeps_the_previous_raw_folder(tmp_path, 
     import dataclasses
     import hashlib
 
-    from aelab import paths
+    from aelab.core import paths
     from aelab.data import registry
 
     monkeypatch.chdir(tmp_path)

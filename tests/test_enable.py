@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from aelab.enable import enable, optional_variants
-from aelab.errors import ConfigError
-from aelab.params import load_params
+from aelab.core.errors import ConfigError
+from aelab.core.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 

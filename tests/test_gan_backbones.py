@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from aelab.errors import ConfigError
+from aelab.core.errors import ConfigError
 from aelab.models import build_model
 from aelab.studies.gan_backbones import frechet_between, frechet_distance
 
@@ -110,7 +110,7 @@ def test_deep_backbone_batchnorm_and_the_errors_name_the_key():
 
 def test_deep_gan_trains_through_its_own_loop():
     """Two epochs on 32 tiny images: finite losses for both players, E trained after."""
-    from aelab.params import TrainParams
+    from aelab.core.params import TrainParams
 
     torch.manual_seed(0)
     x = torch.rand(32, 3, 16, 16)

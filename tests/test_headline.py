@@ -5,7 +5,7 @@ import json
 import pytest
 
 from aelab.headline import build_headline, loss_key, studies_headline, variant_headline
-from aelab.params import load_params
+from aelab.core.params import load_params
 
 
 def test_loss_key_carries_the_unit():

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from aelab.config import parse
+from aelab.core.config import parse
 from aelab.data import contract, images, sources
 from aelab.data.registry import DATASETS
-from aelab.errors import DataError, DataUnavailable
-from aelab.io import write_json
-from aelab.params import user_errors
+from aelab.core.errors import DataError, DataUnavailable
+from aelab.core.io import write_json
+from aelab.core.params import user_errors
 from fixtures_images import (jpeg_bytes, make_afhq_zip, make_hostile_afhq_tar, make_pistachio_folder,
                              noisy_rgb, png_header, zip_symlink)
 

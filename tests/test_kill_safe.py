@@ -1,7 +1,7 @@
 """Kill-safe, byte-identical stage outputs (issue 12, items 3 and 5).
 
 train@, evaluate@ and classify@ write their figures, curves, model and metrics to hidden
-temp paths (`.<name>.tmp-…`, .gitignored) and swap them in at the end (aelab.io
+temp paths (`.<name>.tmp-…`, .gitignored) and swap them in at the end (aelab.core.io
 staged_outputs). The slow tests run the real stage scripts in a scratch git repo with tiny
 params: each stage twice, comparing md5s; and kill -9 at spread-out points, checking that
 the outputs are byte-identical to the old set or to the new one and that git sees no stray
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aelab import io as aio
+from aelab.core import io as aio
 from test_pipeline import ROOT, _run, tiny_params
 
 # ---- the staging helper, in-process (fast) ----
@@ -83,7 +83,7 @@ def test_gitignore_covers_every_temp_name_a_kill_can_leave():
 
 # ---- the stage scripts in a scratch project (slow) ----
 
-OUTPUTS = {  # stage -> outputs of its variant, in aelab.paths terms
+OUTPUTS = {  # stage -> outputs of its variant, in aelab.core.paths terms
     "train": lambda v: [f"plots/train/{v}", f"models/{v}.pt", f"metrics/train/{v}.json"],
     "evaluate": lambda v: [f"plots/eval/{v}", f"metrics/eval/{v}.json"],
     "classify": lambda v: [f"plots/rf/{v}", f"metrics/rf/{v}.json"],

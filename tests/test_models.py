@@ -23,11 +23,11 @@ import pytest
 import torch
 
 from aelab.checkpoint import load_checkpoint, save_checkpoint
-from aelab.config import parse, to_dict
-from aelab.errors import ConfigError
+from aelab.core.config import parse, to_dict
+from aelab.core.errors import ConfigError
 from aelab.models import MODELS, build_model, supports
 from aelab.models.base import Autoencoder
-from aelab.params import TrainParams
+from aelab.core.params import TrainParams
 
 torch.set_num_threads(1)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aelab.cli import stage_main
-from aelab.config import parse
-from aelab.errors import ConfigError
-from aelab.params import TrainParams, load_params
+from aelab.core.cli import stage_main
+from aelab.core.config import parse
+from aelab.core.errors import ConfigError
+from aelab.core.params import TrainParams, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -99,7 +99,7 @@ def test_loading_params_imports_no_heavy_libraries():
     # dataset modules with their work-time imports inside functions). A fresh interpreter,
     # since this test process has long imported them all.
     heavy = ["torch", "matplotlib", "sklearn", "PIL"]
-    child = (f"import json, sys; from aelab.params import load_params; "
+    child = (f"import json, sys; from aelab.core.params import load_params; "
              f"load_params({str(ROOT / 'params.yaml')!r}); "
              f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True,
@@ -195,7 +195,7 @@ def test_the_tiny_run_params_load_strictly(tmp_path):
 
 
 def test_project_params_yaml_names_every_setting():
-    from aelab.params import require_complete
+    from aelab.core.params import require_complete
 
     require_complete(BASE)  # the strict rule of load_params, on the project's own file
     load_params(ROOT / "params.yaml")  # strict by default
@@ -211,7 +211,7 @@ REQUIRED = [
     "train.shift_augment",
     "evaluate.knn_k",
     "evaluate.active_variance",
-    "evaluate.ood",
+    "ood",
     "classify.gmm_components",
     "health.min_n",
     "studies.threads",
@@ -253,7 +253,7 @@ def test_missing_setting_message_shows_the_default(tmp_path, monkeypatch, capsys
 
 
 def test_complete_fills_a_partial_params_mapping():
-    from aelab.params import complete, require_complete
+    from aelab.core.params import complete, require_complete
 
     partial = {"datasets": ["moons"], "variants": {"v": {"dataset": "moons", "model": "mlp_vae"}}}
     with pytest.raises(ConfigError, match="seed: missing"):
@@ -262,7 +262,7 @@ def test_complete_fills_a_partial_params_mapping():
     require_complete(full)
     assert partial == {"datasets": ["moons"], "variants": {"v": {"dataset": "moons", "model": "mlp_vae"}}}
     assert full["variants"]["v"]["beta"] == 1.0 and full["data"]["moons"]["noise"] == 0.1
-    assert full["evaluate"]["ood"]["mnist"] == "fashion_mnist"
+    assert full["ood"]["mnist"] == "fashion_mnist"
     assert "train" not in full["variants"]["v"]  # a variant's train block holds overrides only
 
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 import yaml
 
-from aelab import paths
-from aelab.errors import ConfigError
-from aelab.io import read_json
-from aelab.params import complete, load_params
+from aelab.core import paths
+from aelab.core.errors import ConfigError
+from aelab.core.io import read_json
+from aelab.core.params import complete, load_params
 
 from aelab.studies.photo_samples import (gradient_magnitude, laplacian_variance, luminance,
                                          mean_pairwise_rms)

@@ -14,16 +14,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aelab import paths, stage_fns
-from aelab.config import parse
+from aelab import stage_fns
+from aelab.core import paths
+from aelab.core.config import parse
 from aelab.data import contract, mnist, preview
 from aelab.data.registry import DATASETS
-from aelab.errors import ConfigError
-from aelab.io import write_json
-from aelab.params import Params
+from aelab.core.errors import ConfigError
+from aelab.core.io import write_json
+from aelab.core.params import Params
 from fixtures_images import cifar_arrays, make_afhq_zip, make_cifar_tar, make_messy_folder
 
-DPI = 110  # aelab.io.save_figure's default
+DPI = 110  # aelab.core.io.save_figure's default
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from aelab.data.contract import Processed
-from aelab.io import read_json
+from aelab.core.io import read_json
 from aelab.models import build_model
 from aelab.models.base import Autoencoder
-from aelab.params import ClassifyParams
+from aelab.core.params import ClassifyParams
 from aelab.probe import run_probe, write_probe
 
 CFG = ClassifyParams(n_estimators=30, max_train=0, max_test=0, n_samples=60, gmm_components=(1, 2, 3))

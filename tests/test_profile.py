@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aelab.errors import ConfigError
-from aelab.params import load_params
+from aelab.core.errors import ConfigError
+from aelab.core.params import load_params
 from aelab.profile import PROFILES_DIR, _walk, apply, dvc_args, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ import torch
 from sklearn.neural_network import BernoulliRBM
 
 from aelab.models import build_model
-from aelab.params import TrainParams
+from aelab.core.params import TrainParams
 from aelab.train import fit
 
 torch.set_num_threads(1)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aelab.params import load_params
+from aelab.core.params import load_params
 from aelab.report import build_report
 from aelab.report.text import Rate, compare_rates, ratio
 from aelab.stats import wilson

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aelab.config import parse
+from aelab.core.config import parse
 from aelab.data import contract, safe_pickle, sources
 from aelab.data.registry import DATASETS
-from aelab.errors import DataError
-from aelab.params import user_errors
+from aelab.core.errors import DataError
+from aelab.core.params import user_errors
 from fixtures_images import cifar_arrays, make_cifar_tar
 
 

@@ -140,7 +140,7 @@ def _tune_project(folder: Path, storage: str, n_trials: int) -> Path:
     """A scratch project (params.yaml + fake Fashion-MNIST) whose tune@t uses `storage`."""
     from test_studies import REAL, _fake_fmnist
 
-    from aelab.params import complete
+    from aelab.core.params import complete
 
     folder.mkdir()
     p = copy.deepcopy(REAL)
@@ -201,9 +201,9 @@ import sys, time
 from pathlib import Path
 import optuna, torch
 from optuna.study import MaxTrialsCallback
-from aelab import paths
+from aelab.core import paths
 from aelab.data.contract import load_processed, to_model_input
-from aelab.params import load_params
+from aelab.core.params import load_params
 from aelab.studies.tune import make_sampler, objective
 
 url, worker, n, barrier = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])

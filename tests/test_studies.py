@@ -12,11 +12,11 @@ import pytest
 import torch
 import yaml
 
-from aelab import paths
-from aelab.config import parse
-from aelab.errors import ConfigError
-from aelab.io import read_json, rounded
-from aelab.params import complete, load_params
+from aelab.core import paths
+from aelab.core.config import parse
+from aelab.core.errors import ConfigError
+from aelab.core.io import read_json, rounded
+from aelab.core.params import complete, load_params
 from aelab.studies.config import MoonsSetting, MoonsSweepParams, StudiesParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def _tiny_overrides() -> dict:
 
 
 def test_tiny_overrides_validate_and_switch_the_fmnist_studies_off():
-    from aelab.params import ClassifyParams
+    from aelab.core.params import ClassifyParams
 
     tiny = _tiny_overrides()
     s = parse(StudiesParams, tiny["studies"], "tiny_overrides.studies")
@@ -236,7 +236,7 @@ def test_tune_records_trials_and_survives_a_nan_trial(project, monkeypatch):
 
     monkeypatch.setattr(optuna.trial.Trial, "suggest_float", absurd_first_lr)
     m = tune(load_params(), "t")
-    from aelab.timing import TIMING_KEY
+    from aelab.core.timing import TIMING_KEY
 
     assert set(m.pop(TIMING_KEY)["sampler_s"]) == {"tpe", "random", "grid"}  # wall clock: timing/ only
     assert read_json(paths.study_metrics("tune_t")) == rounded(m) and "seconds" not in str(m)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aelab.config import parse
-from aelab.errors import ConfigError
+from aelab.core.config import parse
+from aelab.core.errors import ConfigError
 from aelab.studies.config import StudiesParams, studies_dataclass
 from aelab.studies.registry import STUDIES, study
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOY_MODULE = '''
 from dataclasses import dataclass
 
-from aelab.config import spec
+from aelab.core.config import spec
 from aelab.studies.common import study_entry, write_study
 
 

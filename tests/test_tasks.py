@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from aelab.data.contract import Processed, save_processed, standardization
-from aelab.errors import ConfigError
+from aelab.core.errors import ConfigError
 from aelab.models import build_model
 from aelab.models.base import Autoencoder, ModelOutput
 from aelab.tasks import TASKS, ood_choice, ood_dataset_for
@@ -322,40 +322,56 @@ def test_mse_per_sample_mask_averages_inside_the_mask():
     ("noise_sigmas", [0.1, -0.2], "evaluate.noise_sigmas[1]", "> 0"),
     ("hole_fractions", [1.5], "evaluate.hole_fractions[0]", "(0, 1)"),
     ("max_test", -1, "evaluate.max_test", ">= 0"),
-    ("ood", {"mnist": "imagenet"}, "evaluate.ood.mnist", "unknown dataset"),
-    ("ood", {"mnist": "mnist"}, "evaluate.ood.mnist", "differ"),
     ("n_sample", 3, "evaluate.n_sample", "did you mean 'n_samples'"),
 ])
 def test_evaluate_params_name_the_bad_key(field, value, key, words):
-    from aelab.config import parse
+    from aelab.core.config import parse
 
     with pytest.raises(ConfigError) as err:
         parse(EvaluateParams, {field: value}, "evaluate")
     assert err.value.key == key and words in str(err.value)
 
 
+@pytest.mark.parametrize("ood, key, words", [
+    ({"mnist": "imagenet"}, "ood.mnist", "unknown dataset"),
+    ({"imagenet": "mnist"}, "ood", "unknown dataset"),
+    ({"mnist": "mnist"}, "ood.mnist", "differ"),
+])
+def test_a_bad_ood_entry_names_its_key(tmp_path, ood, key, words):
+    from aelab.core.params import complete, load_params
+
+    raw = complete({"datasets": ["mnist"], "ood": ood})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as err:
+        load_params(tmp_path / "params.yaml")
+    assert err.value.key == key and words in str(err.value)
+
+
 def test_ood_choice_reasons():
     from types import SimpleNamespace
 
-    p = SimpleNamespace(evaluate=EvaluateParams(), datasets=("mnist", "fashion_mnist", "emoji"))
+    from aelab.tasks.config import DEFAULT_OOD
+
+    p = SimpleNamespace(ood=DEFAULT_OOD, datasets=("mnist", "fashion_mnist", "emoji"))
     assert ood_dataset_for(p, "mnist") == "fashion_mnist" and ood_dataset_for(p, "emoji") == "mnist"
     assert ood_dataset_for(p, "moons") is None
-    p2 = SimpleNamespace(evaluate=EvaluateParams(), datasets=("digits",))
+    p2 = SimpleNamespace(ood=DEFAULT_OOD, datasets=("digits",))
     name, why = ood_choice(p2, "digits")
     assert name is None and "'fashion_mnist'" in why and "not enabled" in why
 
 
 # ---- end to end ----
 
-def write_project(root: Path, datasets: dict[str, Processed], variant: dict, evaluate: dict) -> None:
+def write_project(root: Path, datasets: dict[str, Processed], variant: dict, evaluate: dict,
+                  ood: dict | None = None) -> None:
     for name, data in datasets.items():
         save_processed(root / "data/processed" / f"{name}.npz", data)
-    from aelab.params import complete
+    from aelab.core.params import complete
 
     params = {"seed": 0, "runtime": {"threads": 1}, "datasets": list(datasets),
-              "variants": {"v": variant}, "evaluate": evaluate}
+              "variants": {"v": variant}, "evaluate": evaluate, **({"ood": ood} if ood else {})}
     (root / "params.yaml").write_text(yaml.safe_dump(complete(params)))  # code defaults written out
-    from aelab.params import load_params
+    from aelab.core.params import load_params
     from aelab.stage_fns import ood
 
     assert Path.cwd() == root  # stages write relative paths
@@ -369,12 +385,12 @@ def test_ood_stage_writes_the_ood_test_split_or_why_there_is_none(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     digits, other = striped(20), striped(30, shape=(1, 12, 12), axis="cols")
     write_project(tmp_path, {"digits": digits, "mnist": other},
-                  {"dataset": "digits", "model": "mlp_ae"}, {"ood": {"digits": "mnist"}})
+                  {"dataset": "digits", "model": "mlp_ae"}, {}, ood={"digits": "mnist"})
     ood, name, reason = load_ood_set("data/ood/digits.npz")
     assert name == "mnist" and reason == "" and len(ood.x_train) == 0
     assert np.array_equal(ood.x_test, other.x_test) and np.array_equal(ood.y_test, other.y_test)
     assert ood.sample_shape == other.sample_shape
-    none, name, reason = load_ood_set("data/ood/mnist.npz")  # evaluate.ood names none for mnist
+    none, name, reason = load_ood_set("data/ood/mnist.npz")  # `ood` names none for mnist
     assert none is None and name is None and "names no OOD dataset for 'mnist'" in reason
 
 
@@ -402,11 +418,11 @@ def check_metrics_file(path: Path) -> dict:
     return m
 
 
-SMALL_YAML = {k: list(v) if isinstance(v, tuple) else v for k, v in SMALL.__dict__.items() if k != "ood"}
+SMALL_YAML = {k: list(v) if isinstance(v, tuple) else v for k, v in SMALL.__dict__.items()}
 
 
 def test_evaluate_variant_moons_end_to_end(tmp_path, monkeypatch):
-    from aelab.params import load_params
+    from aelab.core.params import load_params
     from aelab.tasks.runner import evaluate_variant
 
     monkeypatch.chdir(tmp_path)
@@ -427,7 +443,7 @@ def test_evaluate_variant_moons_end_to_end(tmp_path, monkeypatch):
 
 
 def test_evaluate_variant_image_vae_with_ood_end_to_end(tmp_path, monkeypatch):
-    from aelab.params import load_params
+    from aelab.core.params import load_params
     from aelab.tasks.runner import evaluate_variant
 
     monkeypatch.chdir(tmp_path)
@@ -436,7 +452,7 @@ def test_evaluate_variant_image_vae_with_ood_end_to_end(tmp_path, monkeypatch):
     args = {"latent_dim": 2, "hidden_size": 16, "layers": 1}
     write_project(tmp_path, {"digits": digits, "mnist": ood},
                   {"dataset": "digits", "model": "mlp_vae", **args},
-                  {**SMALL_YAML, "ood": {"digits": "mnist"}})
+                  SMALL_YAML, ood={"digits": "mnist"})
     save_model(tmp_path, "mlp_vae", args, (1, 8, 8), "digits")
     evaluate_variant(load_params("params.yaml"), "v")
     m = check_metrics_file(tmp_path / "metrics/eval/v.json")
@@ -497,7 +513,7 @@ def test_every_model_runs_every_applicable_task(name, shape, render, tmp_path, m
     # rather than let a model drop out of the contract silently
     assert shape is not None, f"{name} takes neither 1×8×8 nor 3×32×32 images: add a shape it takes"
     if not render:
-        monkeypatch.setattr("aelab.io.save_figure", _close_unrendered)
+        monkeypatch.setattr("aelab.core.io.save_figure", _close_unrendered)
     torch.manual_seed(0)
     model = build_model(name, CHEAP_ARGS.get(name, {}), shape)
     data, ood = striped(40, shape=shape), striped(30, axis="cols")

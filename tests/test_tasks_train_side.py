@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from aelab.data.contract import Processed
-from aelab.errors import ConfigError
+from aelab.core.errors import ConfigError
 from aelab.tasks import TASKS
 from aelab.tasks.common import train_and_gap, train_side_inputs
 from aelab.tasks.config import EvaluateParams
@@ -30,7 +30,7 @@ torch.set_num_threads(1)
 def _numbers_only(monkeypatch):
     """These tests read numbers: the tasks build their figures, unrendered (test_tasks.py
     renders them)."""
-    monkeypatch.setattr("aelab.io.save_figure", _close_unrendered)
+    monkeypatch.setattr("aelab.core.io.save_figure", _close_unrendered)
 
 PARAMS = dataclasses.replace(SMALL, noise_sigmas=(0.1, 0.5), salt_pepper_rates=(0.2,),
                              hole_fractions=(0.25, 0.55), inpaint_passes=2)
@@ -180,7 +180,7 @@ def test_train_side_off_leaves_every_other_number_as_it_was(tmp_path):
 
 
 def test_train_side_must_be_true_or_false():
-    from aelab.config import parse
+    from aelab.core.config import parse
 
     with pytest.raises(ConfigError) as err:
         parse(EvaluateParams, {"train_side": "yes"}, "evaluate")

@@ -21,13 +21,13 @@ import pytest
 import yaml
 from PIL import Image
 
-from aelab.config import parse
+from aelab.core.config import parse
 from aelab.data import contract, sources, tinyheroes
 from aelab.data.registry import DATASETS
 from aelab.enable import enable, main as enable_main, optional_variants
-from aelab.errors import ConfigError, DataError, DataUnavailable
-from aelab.io import write_json
-from aelab.params import load_params
+from aelab.core.errors import ConfigError, DataError, DataUnavailable
+from aelab.core.io import write_json
+from aelab.core.params import load_params
 from fixtures_images import png_header
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -306,7 +306,7 @@ def test_registered_as_opt_in_and_params_has_its_block_but_does_not_run_it():
     assert (spec.kind, spec.offline) == ("image", False)
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert "tinyheroes" not in raw["datasets"]
-    assert raw["evaluate"]["ood"]["tinyheroes"] == "emoji"
+    assert raw["ood"]["tinyheroes"] == "emoji"
     cfg = load_params(ROOT / "params.yaml").dataset_cfg("tinyheroes")
     assert (cfg.source, cfg.download, cfg.url, cfg.sha256, cfg.directions, cfg.size, cfg.background) == \
         ("", True, tinyheroes.TINYHERO_URL, "", ("front",), 32, (255, 255, 255))

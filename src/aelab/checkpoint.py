@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from .config import to_dict
-from .errors import ConfigError, CorruptArtefact
-from .io import atomic_path
+from .core.config import to_dict
+from .core.errors import ConfigError, CorruptArtefact
+from .core.io import atomic_path
 from .models import build_model
 from .models.base import Autoencoder
 

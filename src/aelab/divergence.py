@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from .errors import TrainingDiverged
+from .core.errors import TrainingDiverged
 
 ADVICE = "lower the learning rate or enable train.grad_clip"
 

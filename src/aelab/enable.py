@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .data.registry import DATASETS, get_dataset
-from .io import atomic_path
+from .core.io import atomic_path
 
 
 OPTIONAL_VARIANTS = Path(__file__).with_name("optional_variants.yaml")
@@ -32,7 +32,7 @@ def optional_variants(yaml=None) -> dict:
 
 def enable(path: Path, name: str, source: str | None = None) -> list[str]:
     """Edit params.yaml in place; returns the variant names copied into `variants`."""
-    from .errors import ConfigError
+    from .core.errors import ConfigError
 
     try:
         get_dataset(name, "dataset")

@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from .core import paths
 
 MISSING = "-"
 

@@ -14,8 +14,8 @@ import json
 
 from pathlib import Path
 
-from . import paths
-from .io import write_json
+from .core import paths
+from .core.io import write_json
 
 # (needle in the model's loss_units, key suffix); first match wins; None: no headline loss.
 # An energy gap (RBM/DBM: the CD/PCD surrogate, whose level drifts with the persistent

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .config import spec
+from .core.config import spec
 
 
 @dataclass(frozen=True)

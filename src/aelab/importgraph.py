@@ -133,7 +133,7 @@ def covered(path: Path, deps: set[Path]) -> bool:
     return any(path == d or d in path.parents for d in deps)
 
 
-SUBPACKAGES = ("data", "models", "tasks", "studies", "report")
+SUBPACKAGES = ("core", "data", "models", "tasks", "studies", "report")
 
 
 def compact(need: set[Path]) -> list[str]:

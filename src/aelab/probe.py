@@ -206,8 +206,8 @@ def _score_samples(model, rf, x_tr, cfg, device, res: ProbeResult, names):
 def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path, data_dir: Path) -> None:
     """metrics JSON; plots dir: the PNG figures (DVC cache); data dir: confusion_<split>.csv
     (DVC confusion plots, committed). All are written to hidden temp paths and swapped in at
-    the end, metrics last (aelab.io)."""
-    from .io import rounded, staged_outputs, write_json
+    the end, metrics last (aelab.core.io)."""
+    from .core.io import rounded, staged_outputs, write_json
 
     with staged_outputs(plots_dir, data_dir, metrics_path) as (plots, data, metrics_file):
         plots.mkdir()
@@ -223,7 +223,7 @@ def write_probe(res: ProbeResult, metrics_path: Path, plots_dir: Path, data_dir:
 
 
 def _write_confusion_csv(path: Path, actual, pred, names) -> None:
-    from .io import atomic_path
+    from .core.io import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.writer(f)
@@ -240,7 +240,7 @@ def _style():
 def _note_figure(path: Path, text: str) -> None:
     import matplotlib.pyplot as plt
 
-    from .io import save_figure
+    from .core.io import save_figure
 
     _style()
     fig, ax = plt.subplots(figsize=(6, 1.2))
@@ -255,7 +255,7 @@ def _confusion_figure(res: ProbeResult, path: Path) -> None:
     import seaborn as sns
     from sklearn.metrics import confusion_matrix
 
-    from .io import save_figure
+    from .core.io import save_figure
 
     _style()
     k = len(res.class_names)
@@ -276,7 +276,7 @@ def _samples_figure(res: ProbeResult, path: Path) -> None:
     """Generated samples with the forest's label; right: predicted class histogram."""
     import matplotlib.pyplot as plt
 
-    from .io import save_figure
+    from .core.io import save_figure
 
     _style()
     s = res.metrics["samples"]
@@ -323,11 +323,11 @@ def _image_panel(fig, cell, res: ProbeResult, n_show: int) -> None:
 
 def classify_variant(params, name: str) -> dict:
     """classify@<name>: metrics/rf/<name>.json and plots/rf/<name>/ from the trained model."""
-    from . import paths
+    from .core import paths
     from .checkpoint import load_checkpoint
     from .data.contract import load_processed
-    from .errors import AelabError
-    from .runtime import configure_torch, thread_count
+    from .core.errors import AelabError
+    from .core.runtime import configure_torch, thread_count
 
     v = params.variant(name)
     device = configure_torch(params.runtime.threads, params.runtime.device)

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from . import paths
-from .errors import ConfigError
-from .io import atomic_path
+from .core import paths
+from .core.errors import ConfigError
+from .core.io import atomic_path
 
 PROFILES_DIR = Path("profiles")
 
@@ -60,7 +60,7 @@ def _walk(doc, dotted: str):
 
 def apply(profile: dict, params_path: Path = paths.PARAMS) -> list[str]:
     """Set every key of `profile` in params.yaml; returns the keys whose value changed."""
-    from .params import load_params
+    from .core.params import load_params
 
     y = round_trip_yaml()
     doc = y.load(Path(params_path).read_text())

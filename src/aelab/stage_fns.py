@@ -11,12 +11,12 @@ import platform
 import time
 from pathlib import Path
 
-from . import paths
+from .core import paths
 from .data.contract import SOURCE_FILE, load_processed, save_processed, to_model_input
 from .data.registry import get_dataset
-from .io import staged_outputs, write_json
-from .params import Params
-from .timing import TIMING_KEY
+from .core.io import staged_outputs, write_json
+from .core.params import Params
+from .core.timing import TIMING_KEY
 
 log = logging.getLogger("aelab")
 
@@ -25,7 +25,7 @@ def download(params: Params, name: str) -> Path:
     """Fill data/raw/<name>/ from the first source that serves; SOURCE.json says which."""
     spec, cfg = get_dataset(name), params.dataset_cfg(name)
     out = paths.raw_dir(name)
-    # filled under a hidden temp name and swapped in whole at the end (aelab.io): a failure or
+    # filled under a hidden temp name and swapped in whole at the end (aelab.core.io): a failure or
     # a kill at any point leaves the previous raw folder as it was
     with staged_outputs(out) as (tmp,):
         tmp.mkdir(parents=True)
@@ -42,7 +42,7 @@ def preprocess(params: Params, name: str) -> Path:
     spec, cfg, raw = get_dataset(name), params.dataset_cfg(name), paths.raw_dir(name)
     processed = spec.preprocess(cfg, raw)
     pp = params.preprocess
-    # both go to hidden temp paths, swapped in together at the end (npz last, aelab.io); the
+    # both go to hidden temp paths, swapped in together at the end (npz last, aelab.core.io); the
     # preview only reads `processed`, so the npz is the same with or without it
     with staged_outputs(paths.preprocess_preview(name), paths.processed(name)) as (png, npz):
         t0 = time.perf_counter()
@@ -57,7 +57,7 @@ def preprocess(params: Params, name: str) -> Path:
 
 
 def ood(params: Params, name: str) -> Path:
-    """Write data/ood/<name>.npz: the test split of the dataset evaluate.ood.<name> names,
+    """Write data/ood/<name>.npz: the test split of the dataset ood.<name> names,
     which evaluate@ of every variant on `name` scores for the anomaly task, or why there is
     none. evaluate@ depends on this file, so only a change to that dataset reruns it."""
     from .data.contract import save_ood_set
@@ -77,7 +77,7 @@ def train(params: Params, name: str) -> dict:
 
     from .checkpoint import save_checkpoint
     from .models import build_model
-    from .runtime import configure_torch, seed_everything
+    from .core.runtime import configure_torch, seed_everything
     from .train import fit
 
     v = params.variant(name)
@@ -90,7 +90,7 @@ def train(params: Params, name: str) -> dict:
     log.info("train@%s: %s on %s (%d train samples), %s parameters", name, v.model, v.dataset,
              len(x_tr), f"{model.n_params:,}")
     # the curves, model and metrics go to hidden temp paths, swapped in together at the end
-    # (metrics last): a kill at any point leaves the old set or the new one (aelab.io)
+    # (metrics last): a kill at any point leaves the old set or the new one (aelab.core.io)
     outs = paths.train_plots(name), paths.model_file(name), paths.train_metrics(name)
     with staged_outputs(*outs) as (plots_dir, model_file, metrics_file):
         with Live(dir=str(plots_dir), dvcyaml=None, save_dvc_exp=False, report=None) as live:
@@ -125,7 +125,7 @@ def train_metrics(v, model, result, device) -> dict:
         # the divergence health check compares the final training loss with this
         **({"first_epoch": {"train_loss": round(result.history[0]["train/loss"], 6)}}
            if result.history and "train/loss" in result.history[0] else {}),
-        # phase timings go to the timing file (aelab.timing), not the results
+        # phase timings go to the timing file (aelab.core.timing), not the results
         **({"phases": {k: {kk: vv for kk, vv in p.items() if kk != "seconds"}
                        for k, p in result.phases.items()}} if result.phases else {}),
         "device": str(device), "machine": platform.machine(),

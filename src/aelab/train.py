@@ -19,9 +19,9 @@ import torch
 from tqdm.auto import tqdm
 
 from .divergence import DivergenceGuard
-from .errors import TrainingDiverged
+from .core.errors import TrainingDiverged
 from .models.base import Autoencoder
-from .params import TrainParams
+from .core.params import TrainParams
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CorruptArtefact
-from ..io import write_npz
+from ..core.errors import CorruptArtefact
+from ..core.io import write_npz
 
 REQUIRED_META = ("name", "kind", "shape", "value_range", "binarized", "class_names", "source",
                  "skipped")

@@ -26,8 +26,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..config import SEED_MAX, spec
-from ..errors import DataUnavailable
+from ..core.config import SEED_MAX, spec
+from ..core.errors import DataUnavailable
 from . import sources
 from .contract import Processed
 from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder, preview_folder

@@ -96,7 +96,7 @@ class IngestReport:
 
 def check_background(bg: tuple[int, ...], key: str) -> None:
     """Config validation shared by every dataset with a `background` field."""
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     if len(bg) != 3 or any(not 0 <= c <= 255 for c in bg):
         raise ConfigError(key, f"must be 3 integers in 0..255 (R, G, B), got {list(bg)}")

@@ -19,9 +19,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..config import SEED_MAX, spec
-from ..errors import DataUnavailable
-from ..io import write_npz
+from ..core.config import SEED_MAX, spec
+from ..core.errors import DataUnavailable
+from ..core.io import write_npz
 from . import sources
 from .contract import Processed
 from .preview import Example, RawPreview, pick

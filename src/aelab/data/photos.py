@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from ..config import SEED_MAX, spec
-from ..errors import ConfigError, DataError, DataUnavailable
+from ..core.config import SEED_MAX, spec
+from ..core.errors import ConfigError, DataError, DataUnavailable
 from . import safe_pickle, sources
 from .contract import Processed
 from .images import MAX_ASPECT, MAX_PIXELS, check_background, load_folder, preview_folder

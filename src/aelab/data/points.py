@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SEED_MAX, spec
-from ..io import write_npz
+from ..core.config import SEED_MAX, spec
+from ..core.io import write_npz
 from .contract import Processed, standardization
 from .preview import Example, RawPreview, pick
 
@@ -30,7 +30,7 @@ class MoonsConfig:
     seed: int = spec(0, ge=0, le=SEED_MAX)
 
     def validate(self, key: str) -> None:
-        from ..errors import ConfigError
+        from ..core.errors import ConfigError
 
         for i, s in enumerate(self.test_noises):
             if not 0 <= s <= 1:

@@ -82,7 +82,7 @@ def write_preview(path: str | Path, preview: Callable | None, cfg, raw_dir: Path
                   n: int, seed: int) -> int:
     """Draw the preview of dataset `p` to `path` (save_figure: atomic, no metadata);
     returns how many examples it shows (points: how many are scattered)."""
-    from ..io import save_figure
+    from ..core.io import save_figure
 
     rng = np.random.default_rng(seed)
     if p.kind == "points":

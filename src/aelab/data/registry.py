@@ -62,7 +62,7 @@ DATASETS: dict[str, DatasetSpec] = {
 def get_dataset(name: str, key: str = "datasets") -> DatasetSpec:
     """The registered dataset `name`, or one ConfigError at `key` listing them (the only
     place that says "unknown dataset")."""
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     if name not in DATASETS:
         raise ConfigError(key, f"unknown dataset {name!r}; choose from {sorted(DATASETS)}")

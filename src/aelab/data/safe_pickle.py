@@ -17,7 +17,7 @@ import io
 import pickle
 from pathlib import Path
 
-from ..errors import DataError
+from ..core.errors import DataError
 
 NUMPY_ARRAYS = frozenset({
     ("numpy.core.multiarray", "_reconstruct"),

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
-from ..errors import AelabError, DataError, DataUnavailable
+from ..core.errors import AelabError, DataError, DataUnavailable
 from .images import MAX_RECORDS  # per-file records kept; the counts stay complete
 
 log = logging.getLogger(__name__)

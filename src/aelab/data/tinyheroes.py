@@ -37,8 +37,8 @@ from typing import Literal
 
 import numpy as np
 
-from ..config import spec
-from ..errors import ConfigError
+from ..core.config import spec
+from ..core.errors import ConfigError
 from . import sources
 from .contract import Processed
 from .photos import (PhotoFolderConfig, archive_from_url, ingest, kaggle_download, load_photos,

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from ..config import spec
-from ..errors import ConfigError
+from ..core.config import spec
+from ..core.errors import ConfigError
 
 Loss = Literal["bce", "mse", "sse", "l1", "ssim", "bce_ssim"]
 

@@ -24,7 +24,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import Autoencoder, GaussianPosterior, ModelOutput, ae_output
 from .blocks import Reshape
 from .configs import ConvAEConfig, ConvVAEConfig, Loss, _check_filters  # noqa: F401 (re-exported)

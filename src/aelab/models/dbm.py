@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import Autoencoder, ModelOutput
 from .configs import DBMConfig
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .blocks import Reshape
 from .configs import DeepCAEConfig, DeepVAEConfig  # noqa: F401 (re-exported)
 from .conv import ConvAutoencoder, ConvVAE, check_image_input

@@ -11,7 +11,7 @@ the config classes and reads configs.MODEL_CONFIGS instead.
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import Autoencoder
 from .configs import MODEL_CONFIGS
 from .conv import ConvAutoencoder, ConvVAE
@@ -53,7 +53,7 @@ def _resolve(name: str, cfg):
         raise ConfigError("model", f"model {name!r} unknown; choose from {sorted(MODELS)}")
     cls, cfg_cls = MODELS[name]
     if cfg is None or isinstance(cfg, dict):
-        from ..config import parse
+        from ..core.config import parse
 
         cfg = parse(cfg_cls, cfg or {}, "model_args")
     return cls, cfg

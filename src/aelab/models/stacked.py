@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .base import Autoencoder, ModelOutput, ae_output
 from .configs import StackedAEConfig
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .. import paths
-from ..io import write_text
+from ..core import paths
+from ..core.io import write_text
 from . import backbones, energy, mnist, moons, photo_samples, questions, studies
 from .curves import draw_training_curves
 from .gather import Run, load_run, summary

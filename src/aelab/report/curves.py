@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import save_figure
+from ..core.io import save_figure
 
 MAX_COLS = 4
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .. import paths
+from ..core import paths
 
 
 @dataclass
 class Run:
     root: Path
-    params: object  # aelab.params.Params
+    params: object  # aelab.core.params.Params
     train: dict[str, dict] = field(default_factory=dict)  # metrics/train/<variant>.json
     eval: dict[str, dict] = field(default_factory=dict)  # metrics/eval/<variant>.json (flat keys)
     rf: dict[str, dict] = field(default_factory=dict)  # metrics/rf/<variant>.json
@@ -62,7 +62,7 @@ def _load_dir(folder: Path) -> dict[str, dict]:
 
 
 def _load_timing(root: Path) -> dict[str, dict]:
-    """timing/*.json where this machine has them (timings are not committed: see aelab.timing)."""
+    """timing/*.json where this machine has them (timings are not committed: see aelab.core.timing)."""
     folder = root / paths.timing_file("x").parent
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 

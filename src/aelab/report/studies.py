@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 
-from .. import paths
+from ..core import paths
 from .common import cell_num, cell_rate, ev, health, rf_rate, test_loss
 from .gather import Run
 from .render import Section

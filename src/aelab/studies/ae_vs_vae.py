@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import paths
+from ..core import paths
 from ..data.contract import load_processed, to_model_input
 from ..probe import batched
 from ..stats import rate_entry

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import paths
-from ..errors import ConfigError
+from ..core import paths
+from ..core.errors import ConfigError
 
 log = logging.getLogger("aelab")
 
 
 def setup(params):
     """Threads (studies.threads, AELAB_THREADS overrides), seeds, the figure style; → device."""
-    from ..runtime import configure_torch, seed_everything
+    from ..core.runtime import configure_torch, seed_everything
     from ..tasks.common import set_style
 
     device = configure_torch(params.studies.threads, params.runtime.device)
@@ -59,7 +59,7 @@ def check_variant(params, name: str, key: str, dataset: str | None = None):
 def load_variant_model(name: str, device):
     """(model in eval mode, checkpoint record) of a trained variant."""
     from ..checkpoint import load_checkpoint
-    from ..errors import AelabError
+    from ..core.errors import AelabError
 
     path = paths.model_file(name)
     if not path.exists():
@@ -85,7 +85,7 @@ def write_study(study: str, metrics: dict, figures: dict) -> dict:
     """metrics/studies/<study>.json and plots/studies/<study>/<file> for each
     figures[file] (a callable → matplotlib figure), staged and swapped in together, metrics
     last (a failed figure leaves the old outputs); returns the metrics as written (rounded)."""
-    from ..io import rounded, save_figure, staged_outputs, write_json
+    from ..core.io import rounded, save_figure, staged_outputs, write_json
 
     with staged_outputs(paths.study_plots(study), paths.study_metrics(study)) as (plots, metrics_file):
         plots.mkdir()

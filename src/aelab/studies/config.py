@@ -14,8 +14,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..config import check_range, coerce, spec
-from ..errors import ConfigError
+from ..core.config import check_range, coerce, spec
+from ..core.errors import ConfigError
 from ..models.configs import check_bandwidths
 
 Schedule = Literal["constant", "cosine", "step"]

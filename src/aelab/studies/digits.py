@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import paths
+from ..core import paths
 from ..data.contract import load_processed, to_model_input
-from ..io import read_json
+from ..core.io import read_json
 from .common import check_variant, load_variant_model, setup, write_study
 
 log = logging.getLogger("aelab")

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import paths
+from ..core import paths
 from ..data.contract import load_processed, to_model_input
-from ..errors import AelabError, ConfigError
-from ..io import read_json
+from ..core.errors import AelabError, ConfigError
+from ..core.io import read_json
 from ..probe import originals_forest
 from ..stats import share_entry
 from ..tasks.common import subset

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import paths
-from ..config import to_dict
+from ..core import paths
+from ..core.config import to_dict
 from ..data.contract import from_model_output, load_processed, to_model_input
-from ..errors import TrainingDiverged
+from ..core.errors import TrainingDiverged
 from ..losses import mmd2
-from ..params import TrainParams
+from ..core.params import TrainParams
 from .common import check_variant, load_variant_model, setup, study_entry, write_study
 from .moons import moons_points, nn_distance, true_curve
 
@@ -120,7 +120,7 @@ def grid(cfg, base_args: dict, d: Moons, seed: int, device) -> dict:
 
 def study_moons_mmd(params, name: str) -> dict:
     """The stage: metrics/studies/moons_mmd_<name>.json, plots/studies/moons_mmd_<name>/."""
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     cfg, key = study_entry(params, "moons_mmd", name)
     v = check_variant(params, cfg.variant, f"{key}.variant", dataset="moons")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..data.contract import from_model_output, standardization, to_model_input
-from ..params import TrainParams
+from ..core.params import TrainParams
 from .config import MoonsSetting
 
 log = logging.getLogger("aelab")

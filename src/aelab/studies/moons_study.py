@@ -23,9 +23,9 @@ import logging
 import numpy as np
 import torch
 
-from .. import paths
+from ..core import paths
 from ..data.contract import from_model_output
-from ..io import read_json
+from ..core.io import read_json
 from ..losses import mmd2
 from .compare import versus
 from .common import setup, stats, write_study

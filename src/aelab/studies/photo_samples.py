@@ -32,9 +32,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import paths
+from ..core import paths
 from ..data.contract import load_processed, to_model_input
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from ..probe import generate, originals_forest
 from ..stats import share_entry
 from ..tasks.common import subset

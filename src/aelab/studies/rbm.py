@@ -37,11 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import paths
+from ..core import paths
 from ..data.contract import load_processed, to_model_input
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from ..stats import rate_entry, share_entry
-from ..timing import TIMING_KEY
+from ..core.timing import TIMING_KEY
 from .common import check_variant, load_variant_model, nearest_train_mse, setup, study_entry, write_study
 
 log = logging.getLogger("aelab")
@@ -282,7 +282,7 @@ def analyse(params, name: str, device) -> tuple[RBMStudyResult, float]:
     from ..models.dbm import DBM
     from ..models.rbm import RBM
     from ..probe import originals_forest
-    from ..runtime import thread_count
+    from ..core.runtime import thread_count
     from ..tasks.common import subset
 
     cfg, key = study_entry(params, "rbm", name)

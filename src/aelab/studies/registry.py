@@ -19,7 +19,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 
 
 @dataclass(frozen=True)

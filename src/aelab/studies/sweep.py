@@ -22,9 +22,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..data.contract import from_model_output
-from ..errors import TrainingDiverged
+from ..core.errors import TrainingDiverged
 from .compare import versus
-from ..timing import TIMING_KEY
+from ..core.timing import TIMING_KEY
 from .common import setup, stats, write_study
 from .config import MoonsSweepParams
 from .moons import mse, recon, train_setting
@@ -97,7 +97,7 @@ def _shown(n: int, k: int) -> list[int]:
 
 def moons_sweep(params, axis: str) -> dict:
     """The stage: metrics/studies/moons_sweep_<axis>.json, plots/studies/moons_sweep_<axis>/."""
-    from ..errors import ConfigError
+    from ..core.errors import ConfigError
 
     sweep = params.studies.moons_sweep
     if axis not in sweep.axes:

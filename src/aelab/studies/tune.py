@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import TrainingDiverged
-from ..io import atomic_path, save_figure, write_json
-from ..timing import TIMING_KEY
-from ..params import TrainParams
+from ..core.errors import TrainingDiverged
+from ..core.io import atomic_path, save_figure, write_json
+from ..core.timing import TIMING_KEY
+from ..core.params import TrainParams
 from .config import TuneParams
 
 log = logging.getLogger("aelab")
@@ -215,10 +215,10 @@ def samplers_figure(summary: dict, rows: list[dict], label: str):
 
 def tune(params, name: str) -> dict:
     """The stage: metrics/studies/tune_<name>.json, plots/studies/tune_<name>/, optuna/<name>/."""
-    from .. import paths
+    from ..core import paths
     from ..data.contract import load_processed, to_model_input
     from ..tasks.common import subset
-    from ..io import rounded, staged_outputs
+    from ..core.io import rounded, staged_outputs
     from .common import check_variant, fresh_dir, setup, study_entry
 
     cfg, _ = study_entry(params, "tune", name)

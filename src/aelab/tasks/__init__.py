@@ -81,11 +81,11 @@ TASKS: dict[str, Task] = {t.name: t for t in [
 
 def ood_choice(params, dataset: str) -> tuple[str | None, str]:
     """(OOD dataset for the anomaly task of `dataset`, or None and the reason)."""
-    ood = params.evaluate.ood.get(dataset)
+    ood = params.ood.get(dataset)
     if ood is None:
-        return None, f"evaluate.ood names no OOD dataset for {dataset!r}"
+        return None, f"ood names no OOD dataset for {dataset!r}"
     if ood not in params.datasets:
-        return None, f"OOD dataset {ood!r} (evaluate.ood.{dataset}) is not enabled in `datasets`"
+        return None, f"OOD dataset {ood!r} (ood.{dataset}) is not enabled in `datasets`"
     return ood, ""
 
 

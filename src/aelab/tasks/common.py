@@ -235,7 +235,7 @@ def set_style() -> None:
 
 
 def save(ctx: Context, fig, name: str) -> None:
-    from ..io import save_figure
+    from ..core.io import save_figure
 
     save_figure(fig, ctx.figure(name))
 

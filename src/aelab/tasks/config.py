@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import spec
+from ..core.config import spec
 
-# Which processed dataset serves as out-of-distribution data for the anomaly task.
-# The OOD images are converted to the source's shape (resize, gray↔RGB) before scoring.
+# `ood` in params.yaml (top level: ood@<dataset> reads it, evaluate@ reads ood@'s file, so
+# evaluate@ declares the whole `evaluate` section): which processed dataset serves as
+# out-of-distribution data for the anomaly task of each dataset. A dataset without an
+# entry, or whose OOD dataset is not in `datasets`, skips the task. The OOD images are
+# converted to the source's shape (resize, gray↔RGB, evaluate.ood_tint) before scoring.
 DEFAULT_OOD = {
     "mnist": "fashion_mnist",
     "fashion_mnist": "mnist",
@@ -54,9 +57,7 @@ class EvaluateParams:
       top_rows_fraction [0.4]: fraction of rows removed from the top (a second mask type).
       inpaint_passes [5]: passes of the iterative variant that re-imposes the known pixels
         between passes (0 = only the single-pass reconstruction).
-    anomaly
-      ood [see DEFAULT_OOD]: source dataset → OOD dataset (a processed dataset file);
-        a dataset without an entry, or whose OOD dataset is not in `datasets`, skips it.
+    anomaly (its OOD images: the top-level `ood` mapping, ood@<dataset>)
       ood_tint [1.0, 0.85, 0.3]: RGB multipliers applied when gray OOD images become RGB.
     generate / interpolate
       n_samples [20]: images generated per grid.
@@ -92,7 +93,6 @@ class EvaluateParams:
     hole_fractions: tuple[float, ...] = spec((0.25, 0.4, 0.55))
     top_rows_fraction: float = spec(0.4, gt=0, lt=1)
     inpaint_passes: int = spec(5, ge=0, le=100)
-    ood: dict[str, str] = spec(DEFAULT_OOD)
     ood_tint: tuple[float, ...] = spec((1.0, 0.85, 0.3))
     n_samples: int = spec(20, ge=1, le=400)
     gmm_components: tuple[int, ...] = spec((1, 2, 3, 4, 6, 8, 10))
@@ -109,7 +109,7 @@ class EvaluateParams:
     mmd_bandwidths: tuple[float, ...] = spec((0.1, 0.2, 0.5, 1.0, 2.0))
 
     def validate(self, key: str) -> None:
-        from ..errors import ConfigError
+        from ..core.errors import ConfigError
 
         def each(name, values, ok, what):
             if not values:
@@ -125,10 +125,15 @@ class EvaluateParams:
         each("mmd_bandwidths", self.mmd_bandwidths, lambda v: v > 0, "> 0")
         if len(self.ood_tint) != 3 or any(not 0 <= t <= 1 for t in self.ood_tint):
             raise ConfigError(f"{key}.ood_tint", f"must be 3 values in [0, 1], got {list(self.ood_tint)}")
-        from ..data.registry import get_dataset
 
-        for src, dst in self.ood.items():
-            for name, where in ((src, f"{key}.ood"), (dst, f"{key}.ood.{src}")):
-                get_dataset(name, where)
-            if src == dst:
-                raise ConfigError(f"{key}.ood.{src}", "the OOD dataset must differ from the source")
+
+def validate_ood(ood: dict[str, str], key: str) -> None:
+    """Both sides of every `ood` entry are registered datasets, and differ."""
+    from ..core.errors import ConfigError
+    from ..data.registry import get_dataset
+
+    for src, dst in ood.items():
+        for name, where in ((src, key), (dst, f"{key}.{src}")):
+            get_dataset(name, where)
+        if src == dst:
+            raise ConfigError(f"{key}.{src}", "the OOD dataset must differ from the source")

@@ -12,9 +12,9 @@ import logging
 import math
 import time
 
-from .. import paths
-from ..errors import AelabError
-from ..timing import TIMING_KEY
+from ..core import paths
+from ..core.errors import AelabError
+from ..core.timing import TIMING_KEY
 from . import TASKS
 
 log = logging.getLogger("aelab")
@@ -41,7 +41,7 @@ def _check_inputs(name: str, v, state: dict, data) -> None:
 
 def tidy(metrics: dict, label: str) -> dict:
     """Round floats to 6 significant digits; refuse NaN/inf, naming the key."""
-    from ..io import rounded
+    from ..core.io import rounded
 
     for k, v in metrics.items():
         if isinstance(v, float) and not math.isfinite(v):
@@ -76,7 +76,7 @@ def run_tasks(ctx, label: str) -> tuple[dict, dict, dict]:
 def _health(params, name: str, model, metrics: dict) -> dict:
     """aelab.health checks on these metrics and train@'s (read for the divergence/KL checks)."""
     from ..health import evaluate_health
-    from ..io import read_json
+    from ..core.io import read_json
 
     train_file = paths.train_metrics(name)
     train = read_json(train_file) if train_file.exists() else {}
@@ -91,8 +91,8 @@ def evaluate_variant(params, name: str) -> dict:
     """Evaluate models/<name>.pt on data/processed/<dataset>.npz; returns the metrics written."""
     from ..checkpoint import load_checkpoint
     from ..data.contract import load_processed
-    from ..io import rounded, staged_outputs, write_json
-    from ..runtime import configure_torch, seed_everything
+    from ..core.io import rounded, staged_outputs, write_json
+    from ..core.runtime import configure_torch, seed_everything
     from .common import make_context
 
     label, v, p = f"evaluate@{name}", params.variant(name), params.evaluate

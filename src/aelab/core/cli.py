@@ -20,7 +20,7 @@ def stage_main(stage: str, fn: Callable, target: str | None = None, doc: str = "
     """Run `fn(params, <target>)` (or `fn(params)`) as stage `stage@<target>`.
 
     Bad params exit 2 with the dotted key; other expected failures exit 1 with one line.
-    A successful run writes timing/<label>.json (aelab.timing); a dict result may carry
+    A successful run writes timing/<label>.json (aelab.core.timing); a dict result may carry
     extra timing numbers under TIMING_KEY, which is removed from it.
     """
     parser = argparse.ArgumentParser(prog=prog or f"stages/{stage}.py", description=doc)
@@ -45,7 +45,7 @@ def stage_main(stage: str, fn: Callable, target: str | None = None, doc: str = "
 def study_main(argv: list[str], doc: str = "") -> None:
     """`stages/study.py <study> [<entry>]`: run a registered study (aelab.studies.registry)
     as its stage, through stage_main."""
-    from .studies.registry import STUDIES
+    from ..studies.registry import STUDIES
 
     if not argv or argv[0] not in STUDIES:
         got = f"unknown study {argv[0]!r}; " if argv else ""
