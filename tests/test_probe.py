@@ -151,3 +151,23 @@ def test_images_and_prior_sampling(tmp_path):
     assert set(res.metrics["accuracy"]) == {f"{r}{s}" for r in rates for s in ("", "_n", "_lo", "_hi")}
     write_probe(res, tmp_path / "m.json", tmp_path / "plots", tmp_path / "data")
     assert (tmp_path / "plots/samples.png").stat().st_size > 0
+
+
+def test_confusion_figure_names_the_rows_once_at_the_left(monkeypatch):
+    """The panels share their rows (true classes): long class names drawn again on the right
+    panel ran over the left panel's cells (emoji), so only the first panel labels them."""
+    import aelab.core.io as aio
+    from aelab.probe import ProbeResult, _confusion_figure
+
+    figs = []
+    monkeypatch.setattr(aio, "save_figure", lambda fig, path: figs.append(fig))
+    names = ["Misc Symbols and Pictographs", "Flags", "Skin-tone variants"]
+    y = np.array([0, 1, 2, 0, 1, 2])
+    res = ProbeResult({"variant": "v"}, names, {"kind": "image"},
+                      {"test_originals": (y, y), "test_reconstructions": (y, np.roll(y, 1))})
+    _confusion_figure(res, "unused.png")
+    left, right = figs[0].axes[:2]
+    figs[0].canvas.draw()
+    assert [t.get_text() for t in left.get_yticklabels()] == names
+    assert right.yaxis.get_tick_params()["labelleft"] is False
+    assert (left.get_ylabel(), right.get_ylabel()) == ("actual", "")

@@ -261,13 +261,16 @@ def _confusion_figure(res: ProbeResult, path: Path) -> None:
     k = len(res.class_names)
     fig, axes = plt.subplots(1, len(res.confusions), figsize=(5.5 * len(res.confusions), 4.8),
                              squeeze=False)
-    for ax, (split, (actual, pred)) in zip(axes[0], res.confusions.items()):
+    for i, (ax, (split, (actual, pred))) in enumerate(zip(axes[0], res.confusions.items())):
         cm = confusion_matrix(actual, pred, labels=range(k), normalize="true")
         acc = float((actual == pred).mean())
         sns.heatmap(cm, ax=ax, vmin=0, vmax=1, cmap="Blues", annot=k <= 10, fmt=".2f",
-                    xticklabels=res.class_names, yticklabels=res.class_names, cbar=split == list(res.confusions)[-1],
-                    annot_kws={"fontsize": 7})
-        ax.set(xlabel="predicted", ylabel="actual", title=f"{split.replace('_', ' ')} — accuracy {acc:.3f}")
+                    xticklabels=res.class_names, yticklabels=res.class_names,
+                    cbar=split == list(res.confusions)[-1], annot_kws={"fontsize": 7})
+        ax.set(xlabel="predicted", ylabel="actual" if i == 0 else "",
+               title=f"{split.replace('_', ' ')} — accuracy {acc:.3f}")
+        if i:  # the rows are the same classes: name them once, at the left (long names such
+            ax.tick_params(axis="y", labelleft=False)  # as emoji's ran over the panel beside)
     fig.suptitle(f"Random forest on {res.metrics['variant']}: confusion (row-normalised)")
     save_figure(fig, path)
 
