@@ -81,6 +81,24 @@ def test_classify_stages_match_paths(stages):
         assert outs == EXPECTED["classify"](addr.split("@", 1)[1])
 
 
+def test_report_reads_the_metrics_it_declares_and_not_the_benchmarks(tmp_path):
+    """report@ declares the metrics folders load_run reads; a benchmark writing
+    metrics/bench/ (committed, as #10 asks) must not make the report stale."""
+    import yaml
+
+    from aelab.importgraph import covered
+    from aelab.report.gather import load_run
+
+    deps = {Path(d) for d in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["report"]["deps"]}
+    assert not covered(Path("metrics/bench/dvc_overhead.json"), deps)
+    for sub in ("train", "eval", "rf", "studies"):  # what load_run reads, file by file
+        (tmp_path / "metrics" / sub).mkdir(parents=True)
+        (tmp_path / "metrics" / sub / "x.json").write_text("{}")
+        assert covered(Path("metrics") / sub / "x.json", deps)
+    run = load_run(None, tmp_path)
+    assert (run.train, run.eval, run.rf, run.studies) == ({"x": {}},) * 4
+
+
 def test_report_output(stages):
     assert stages["report"] == {paths.report_dir()}
 
