@@ -288,6 +288,43 @@ def test_checkpoint_round_trip(name, kind, tmp_path):
             assert loaded._classify and torch.equal(loaded.classify_logits(x), model.classify_logits(x))
 
 
+IMAGE_PAIRS = [(n, k) for n, k in PAIRS if len(KINDS[k]) == 3]
+
+
+@pytest.mark.parametrize("name,kind", IMAGE_PAIRS, ids=[f"{n}-{k}" for n, k in IMAGE_PAIRS])
+def test_inference_layout_keeps_outputs_and_makes_conv_weights_channels_last(name, kind):
+    """evaluate@ and classify@ run conv models channels-last on the CPU (faster oneDNN
+    kernels): same outputs to float rounding; models without 2-D convs left untouched."""
+    import copy
+
+    from aelab.tasks.common import inference_layout
+
+    model = make_model(name, kind)
+    x, y = make_batch(kind, 16)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(2):  # off the initial weights and BN statistics, as a trained model is
+        opt.zero_grad()
+        run(model, x, y).loss.backward()
+        opt.step()
+    model.eval()
+    fast = inference_layout(copy.deepcopy(model), "cpu")
+    convs = [m for m in fast.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    if convs:
+        assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
+        assert not all(p.is_contiguous() for p in fast.parameters())
+    else:
+        assert all(p.is_contiguous() for p in fast.parameters())
+    torch.manual_seed(1)
+    with torch.inference_mode():
+        z = model.encode(x)
+    torch.manual_seed(1)
+    with torch.inference_mode():
+        z_fast = fast.encode(x)
+        torch.testing.assert_close(z_fast, z, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(fast.decode(z), model.decode(z), rtol=1e-4, atol=1e-5)
+    assert inference_layout(model, "cuda") is model  # the trained layout is kept off the CPU
+
+
 # ---- family specifics ------------------------------------------------------------------
 
 def test_keras_port_parameter_counts():
