@@ -171,3 +171,32 @@ def test_confusion_figure_names_the_rows_once_at_the_left(monkeypatch):
     assert [t.get_text() for t in left.get_yticklabels()] == names
     assert right.yaxis.get_tick_params()["labelleft"] is False
     assert (left.get_ylabel(), right.get_ylabel()) == ("actual", "")
+
+
+def test_samples_figure_keeps_long_class_names_clear_of_the_images(monkeypatch):
+    """The bar chart of predicted classes names them at its left: emoji's long names ran
+    over the sample images beside it. Every name ends left of the chart and right of
+    the last column of images."""
+    import aelab.core.io as aio
+    from aelab.probe import ProbeResult, _samples_figure
+
+    figs = []
+    monkeypatch.setattr(aio, "save_figure", lambda fig, path: figs.append(fig))
+    names = ["Emoticons", "Misc Symbols and Pictographs", "Supplemental Symbols and Pictographs",
+             "Misc Symbols and Dingbats", "Skin-tone variants", "ZWJ sequences", "Flags"]
+    n = 20
+    rng = np.random.default_rng(0)
+    res = ProbeResult({"variant": "v", "samples": {"n": n, "sampler": "prior", "mean_max_prob": 0.5,
+                                                    "class_fraction": {c: 1 / len(names) for c in names}}},
+                      names, {"kind": "image"}, samples=rng.random((n, 3, 32, 32)),
+                      sample_pred=rng.integers(0, len(names), n), sample_prob=rng.random(n))
+    _samples_figure(res, "unused.png")
+    fig = figs[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    *images, chart = fig.axes
+    labels = [t.get_window_extent(renderer) for t in chart.get_yticklabels()]
+    assert [t.get_text().replace("\n", " ") for t in chart.get_yticklabels()] == names
+    images_right = max(ax.get_window_extent(renderer).x1 for ax in images)
+    assert images_right < min(b.x0 for b in labels)
+    assert max(b.x1 for b in labels) <= chart.get_window_extent(renderer).x0

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,7 +289,8 @@ def _samples_figure(res: ProbeResult, path: Path) -> None:
     n_show = min(res.metrics["samples"]["n"], 20)
     height = 1.4 * int(np.ceil(n_show / 10)) + 1.6 if res.kind == "image" else 4.5
     fig = plt.figure(figsize=(12, max(height, 0.3 * len(res.class_names) + 1.5)))
-    gs = fig.add_gridspec(1, 2, width_ratios=[2.2, 1])
+    # the gap holds the bar chart's class names (emoji's ran over the images beside)
+    gs = fig.add_gridspec(1, 2, width_ratios=[2.2, 1], wspace=0.5)
     how = "prior N(0, I)" if s["sampler"] == "prior" else f"{s.get('gmm_components')}-component GMM on train codes"
     if res.kind == "image":
         _image_panel(fig, gs[0], res, n_show)
@@ -305,7 +307,8 @@ def _samples_figure(res: ProbeResult, path: Path) -> None:
     ax = fig.add_subplot(gs[1])
     frac = list(s["class_fraction"].values())
     ax.barh(range(len(frac)), frac, color="tab:blue")
-    ax.set_yticks(range(len(frac)), res.class_names)  # positions: names like "0" stay labels
+    names = [textwrap.fill(n, 22) for n in res.class_names]  # long names on two lines
+    ax.set_yticks(range(len(frac)), names, fontsize=9)  # positions: names like "0" stay labels
     ax.invert_yaxis()
     ax.set(xlabel="fraction of samples", title=f"predicted classes (mean max-p {s['mean_max_prob']:.2f})")
     fig.suptitle(f"{res.metrics['variant']}: {s['n']} samples from the {how}")
