@@ -6,7 +6,7 @@
 For every variant whose checkpoint models/<variant>.pt exists and whose model has 2-D
 convolutions (default: all of params.yaml's variants), one process times
 `model.reconstruct` of the first n test images (the evaluation batch, 500 by default) as
-the checkpoint loads it (NCHW weights) and after aelab.tasks.common.inference_layout
+the checkpoint loads it (NCHW weights) and after aelab.core.runtime.cpu_layout
 (channels-last weights), alternated A B A B … for --pairs pairs. It prints the best
 seconds of each side, their ratio (NCHW / channels-last: above 1 means channels-last is
 faster) and the largest absolute difference between the two sides' outputs.
@@ -42,9 +42,9 @@ def measure(model, x, pairs: int) -> dict:
     """Alternated NCHW / channels-last timings of model.reconstruct on x (N, C, H, W)."""
     import torch
 
-    from aelab.tasks.common import inference_layout
+    from aelab.core.runtime import cpu_layout
 
-    fast = inference_layout(copy.deepcopy(model), "cpu")
+    fast = cpu_layout(copy.deepcopy(model), "cpu")
     sides = {"nchw": model, "channels_last": fast}
     best = {k: float("inf") for k in sides}
     outs = {}

@@ -196,9 +196,13 @@ def plain_model(case: Case) -> PlainVAE:
 
 
 def project_fit(model, case: Case, epochs: int, seed: int, device) -> tuple[list[float], float]:
-    """aelab's fit(); epoch ends are the on_epoch callback times (after its test evaluation)."""
+    """aelab's fit() on the model as train@ trains it (conv weights channels-last on a CPU,
+    aelab.core.runtime.cpu_layout; the plain side keeps PyTorch's NCHW default); epoch
+    ends are the on_epoch callback times (after its test evaluation)."""
+    from aelab.core.runtime import cpu_layout
     from aelab.train import fit
 
+    model = cpu_layout(model, device)
     cfg = dataclasses.replace(case.variant.train, epochs=epochs)
     stamps: list[float] = []
     t0 = time.perf_counter()

@@ -297,7 +297,7 @@ def test_inference_layout_keeps_outputs_and_makes_conv_weights_channels_last(nam
     kernels): same outputs to float rounding; models without 2-D convs left untouched."""
     import copy
 
-    from aelab.tasks.common import inference_layout
+    from aelab.core.runtime import cpu_layout
 
     model = make_model(name, kind)
     x, y = make_batch(kind, 16)
@@ -307,7 +307,7 @@ def test_inference_layout_keeps_outputs_and_makes_conv_weights_channels_last(nam
         run(model, x, y).loss.backward()
         opt.step()
     model.eval()
-    fast = inference_layout(copy.deepcopy(model), "cpu")
+    fast = cpu_layout(copy.deepcopy(model), "cpu")
     convs = [m for m in fast.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     if convs:
         assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
@@ -322,7 +322,7 @@ def test_inference_layout_keeps_outputs_and_makes_conv_weights_channels_last(nam
         z_fast = fast.encode(x)
         torch.testing.assert_close(z_fast, z, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(fast.decode(z), model.decode(z), rtol=1e-4, atol=1e-5)
-    assert inference_layout(model, "cuda") is model  # the trained layout is kept off the CPU
+    assert cpu_layout(model, "cuda") is model  # the trained layout is kept off the CPU
 
 
 # ---- family specifics ------------------------------------------------------------------

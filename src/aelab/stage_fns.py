@@ -77,7 +77,7 @@ def train(params: Params, name: str) -> dict:
 
     from .checkpoint import save_checkpoint
     from .models import build_model
-    from .core.runtime import configure_torch, seed_everything
+    from .core.runtime import configure_torch, cpu_layout, seed_everything
     from .train import fit
 
     v = params.variant(name)
@@ -86,7 +86,7 @@ def train(params: Params, name: str) -> dict:
     data = load_processed(paths.processed(v.dataset))
     x_tr, x_te = to_model_input(data.x_train, data.meta), to_model_input(data.x_test, data.meta)
     y_tr, y_te = torch.from_numpy(data.y_train), torch.from_numpy(data.y_test)
-    model = build_model(v.model, v.model_cfg, data.sample_shape)
+    model = cpu_layout(build_model(v.model, v.model_cfg, data.sample_shape), device)
     log.info("train@%s: %s on %s (%d train samples), %s parameters", name, v.model, v.dataset,
              len(x_tr), f"{model.n_params:,}")
     # the curves, model and metrics go to hidden temp paths, swapped in together at the end
@@ -105,6 +105,7 @@ def train(params: Params, name: str) -> dict:
             result = run(x_train=x_tr, x_test=x_te, cfg=v.train, device=device, y_train=y_tr,
                          y_test=y_te, seed=params.seed, name=name, on_epoch=on_epoch)
         (plots_dir / "metrics.json").unlink(missing_ok=True)  # dvclive's copy of metrics/train/<v>.json
+        model.to(memory_format=torch.contiguous_format)  # the checkpoint keeps NCHW weights
         save_checkpoint(model_file, model, model_name=v.model, variant=name,
                         dataset=v.dataset, extra={"data_meta": data.meta})
         metrics = {**train_metrics(v, model, result, device),

@@ -40,6 +40,26 @@ def configure_torch(threads: int, device: str = "auto"):
     return dev
 
 
+def cpu_layout(model, device):
+    """The model with its 2-D convolution weights channels-last when it runs on a CPU.
+
+    oneDNN's CPU convolutions otherwise reorder NCHW activations to their own layout at
+    every call; with channels-last weights they run on NHWC directly and every later
+    activation stays NHWC (inputs may stay NCHW). Measured on the 2-core boxes: 500-image
+    reconstructions of the conv models 1.2–2.2× faster (outputs within 2e-6 of NCHW's),
+    training steps of the MNIST conv family (batch 16, bf16) 1.25–1.6×, the photo nets
+    (batch 64) 1.03–1.10×. Models without Conv2d/ConvTranspose2d (MLPs, RBMs) are
+    returned as they are; on CUDA the layout is kept (not measured there). Values are
+    unchanged: only the strides of the conv weights differ."""
+    import torch
+
+    if torch.device(device).type != "cpu":
+        return model
+    if not any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules()):
+        return model
+    return model.to(memory_format=torch.channels_last)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..core.runtime import cpu_layout
 from ..data.contract import Processed, to_model_input
 from ..models.base import Autoencoder
 from .config import EvaluateParams
@@ -133,27 +134,10 @@ def make_context(model: Autoencoder, data: Processed, params: EvaluateParams, pl
     tr = subset(len(data.x_train), cap_train, rng)
     plots = Path(plots)
     plots.mkdir(parents=True, exist_ok=True)
-    return Context(inference_layout(model.to(device).eval(), device), data, params, plots, device,
+    return Context(cpu_layout(model.to(device).eval(), device), data, params, plots, device,
                    to_model_input(data.x_test[te], data.meta), data.y_test[te],
                    to_model_input(data.x_train[tr], data.meta), data.y_train[tr],
                    ood, ood_name, ood_reason)
-
-
-def inference_layout(model: torch.nn.Module, device: torch.device | str) -> torch.nn.Module:
-    """The model, for inference on a CPU, with its 2-D convolution weights channels-last.
-
-    oneDNN's CPU convolutions otherwise reorder NCHW activations to their own layout at
-    every call; with channels-last weights they run on NHWC directly and every later
-    activation stays NHWC (inputs may stay NCHW). Measured on the 2-core boxes, 500-image
-    reconstructions of the conv models run 1.2–2.2× faster, outputs within 2e-6 of the
-    NCHW ones. Models without Conv2d/ConvTranspose2d (MLPs, RBMs) are returned as they are;
-    on CUDA the trained layout is kept (not measured there). Values are unchanged, so
-    parameter reads (weight norms, state_dict) see the same numbers."""
-    if torch.device(device).type != "cpu":
-        return model
-    if not any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules()):
-        return model
-    return model.to(memory_format=torch.channels_last)
 
 
 # ---- batched model calls (CPU tensors in, CPU float32 tensors out) ----
