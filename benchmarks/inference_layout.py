@@ -58,12 +58,6 @@ def measure(model, x, pairs: int) -> dict:
             "ratio": round(best["nchw"] / best["channels_last"], 3), "max_abs_diff": diff, "n": len(x)}
 
 
-def has_conv(model) -> bool:
-    import torch
-
-    return any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", default="", help="comma-separated variants (default: all with a checkpoint)")
@@ -80,7 +74,7 @@ def main(argv=None) -> dict:
     from aelab.core import paths
     from aelab.core.io import write_json
     from aelab.core.params import load_params
-    from aelab.core.runtime import configure_torch
+    from aelab.core.runtime import configure_torch, has_conv
     from aelab.data.contract import load_processed, to_model_input
 
     params = load_params(args.params)

@@ -88,7 +88,6 @@ def plain_conv_vae(latent: int, beta: float) -> PlainVAE:
     return model
 
 
-@torch.inference_mode()
 def _amp(device, bf16: bool):
     """bf16 autocast on the device when asked (what TrainParams.bf16 does), else nothing."""
     import contextlib
@@ -113,6 +112,9 @@ def plain_fit(model: PlainVAE, x_train, x_test, *, epochs: int, batch_size: int,
     """Per-epoch wall seconds (train + test evaluation) and the final test loss."""
     t0 = time.perf_counter()
     model.to(device)
+    if torch.device(device).type == "cpu" and any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        # the layout train@ uses on a CPU, so both sides run the same kernels (same numerics)
+        model.to(memory_format=torch.channels_last)
     x_train = x_train.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
@@ -197,7 +199,7 @@ def plain_model(case: Case) -> PlainVAE:
 
 def project_fit(model, case: Case, epochs: int, seed: int, device) -> tuple[list[float], float]:
     """aelab's fit() on the model as train@ trains it (conv weights channels-last on a CPU,
-    aelab.core.runtime.cpu_layout; the plain side keeps PyTorch's NCHW default); epoch
+    aelab.core.runtime.cpu_layout; the plain loop does the same in one line); epoch
     ends are the on_epoch callback times (after its test evaluation)."""
     from aelab.core.runtime import cpu_layout
     from aelab.train import fit

@@ -297,7 +297,7 @@ def test_inference_layout_keeps_outputs_and_makes_conv_weights_channels_last(nam
     kernels): same outputs to float rounding; models without 2-D convs left untouched."""
     import copy
 
-    from aelab.core.runtime import cpu_layout
+    from aelab.core.runtime import cpu_layout, has_conv
 
     model = make_model(name, kind)
     x, y = make_batch(kind, 16)
@@ -309,6 +309,7 @@ def test_inference_layout_keeps_outputs_and_makes_conv_weights_channels_last(nam
     model.eval()
     fast = cpu_layout(copy.deepcopy(model), "cpu")
     convs = [m for m in fast.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert has_conv(model) == bool(convs)
     if convs:
         assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)
         assert not all(p.is_contiguous() for p in fast.parameters())

@@ -27,12 +27,12 @@ from typing import Any, ClassVar, Literal
 
 import yaml
 
-from . import paths
-from .config import join, parse, spec, to_dict
-from .errors import AelabError, ConfigError
 from ..health import HealthParams
 from ..studies.config import StudiesParams
 from ..tasks.config import DEFAULT_OOD, EvaluateParams, validate_ood
+from . import paths
+from .config import join, parse, spec, to_dict
+from .errors import AelabError, ConfigError
 
 
 @dataclass(frozen=True)

@@ -53,11 +53,16 @@ def cpu_layout(model, device):
     unchanged: only the strides of the conv weights differ."""
     import torch
 
-    if torch.device(device).type != "cpu":
-        return model
-    if not any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules()):
+    if torch.device(device).type != "cpu" or not has_conv(model):
         return model
     return model.to(memory_format=torch.channels_last)
+
+
+def has_conv(model) -> bool:
+    """Whether the model has a 2-D convolution (the layers whose layout cpu_layout changes)."""
+    import torch
+
+    return any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in model.modules())
 
 
 def seed_everything(seed: int) -> None:

@@ -57,14 +57,17 @@ def check_variant(params, name: str, key: str, dataset: str | None = None):
 
 
 def load_variant_model(name: str, device):
-    """(model in eval mode, checkpoint record) of a trained variant."""
+    """(model in eval mode, checkpoint record) of a trained variant; conv weights
+    channels-last on a CPU, as evaluate@ runs them (core.runtime.cpu_layout)."""
     from ..checkpoint import load_checkpoint
     from ..core.errors import AelabError
+    from ..core.runtime import cpu_layout
 
     path = paths.model_file(name)
     if not path.exists():
         raise AelabError(f"{path} not found; run `dvc repro train@{name}` first")
-    return load_checkpoint(path, device)
+    model, record = load_checkpoint(path, device)
+    return cpu_layout(model, device), record
 
 
 def stats(values) -> dict:
