@@ -185,6 +185,7 @@ def test_report_section_ranks_sharpness_variety_and_flags_copying(tmp_path):
     assert "Share of the most frequent category: GAN 40.0%" in s.findings[3] and "do not overlap" in s.findings[3]
     assert "GAN sit much closer to training images than real ones do" in s.findings[4]
     assert "Above the real images" not in s.findings[0]
+    assert "farthest from real images" not in s.findings[0]  # the GAN is also the closest by Fréchet here
     header, rows = s.table
     assert header[0] == "images" and rows[0][0] == "real test images" and rows[0][-1] == "2 (floor)"
     assert rows[1][:2] == ["CAE + GMM: `emoji_deep_cae_z256`", "GMM, 4 components"]
@@ -205,3 +206,15 @@ def test_report_section_calls_a_tie_within_two_standard_errors_and_skips_without
     from aelab.report.photo_samples import photo_samples
 
     assert photo_samples(load_run(load_params(ROOT / "params.yaml"), tmp_path / "empty")).empty
+
+
+def test_report_section_warns_when_the_sharpest_samples_are_the_farthest_from_real_images(tmp_path):
+    """The default run's collapsed photo GAN: near-white samples with checkerboard specks
+    ranked sharpest (0.48× real) at a Fréchet distance of 87.5 against the CAE's 1.6."""
+    study = photo_study()
+    study["gan"]["frechet_distance"] = 87.5
+    s = _section(tmp_path, study)
+    assert "the GAN's samples are the sharpest (the gap to the CAE + GMM exceeds 2 standard errors), but they are " \
+           "also the farthest from real images by Fréchet distance (87.5 vs at most 14 for the others)" in s.findings[0]
+    study["gan"]["frechet_distance"] = 15.0  # farthest, but by less than the real-vs-real floor of 2
+    assert "farthest from real images" not in _section(tmp_path, study).findings[0]

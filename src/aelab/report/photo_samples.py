@@ -76,6 +76,7 @@ def _sharpness(m: dict) -> str:
     if a[SHARP] - b[SHARP] > 2 * se:
         most = "sharpest" if a[f"{SHARP}_ratio_to_real"] <= 1.0 else "richest in high-frequency detail"
         line += f"; the {label[order[0]]}'s samples are the {most} (the gap to the {label[order[1]]} exceeds 2 standard errors)"
+        line += _unlike_real(m, order[0])
     else:
         line += f"; the {label[order[0]]} and the {label[order[1]]} are within 2 standard errors of each other"
     blurred = [label[r] for r in order if m[r][f"{SHARP}_ratio_to_real"] < 0.5]
@@ -87,6 +88,20 @@ def _sharpness(m: dict) -> str:
                  "so speckle and checkerboard artefacts score as sharpness; the Fréchet distance and the figure "
                  "tell whether the detail is image-like")
     return line + "."
+
+
+def _unlike_real(m: dict, role: str) -> str:
+    """A caveat when the sharpest model is also the farthest from real images by Fréchet
+    distance, beyond the real-vs-real floor: its detail is speckle, not image content (a
+    collapsed GAN's near-white samples with checkerboard specks ranked sharpest)."""
+    label = dict(ROLES)
+    floor = m["real"].get("frechet_distance")
+    others = [m[r]["frechet_distance"] for r, _ in ROLES if r != role]
+    fid = m[role]["frechet_distance"]
+    if floor is None or fid - max(others) <= floor:
+        return ""
+    return (f", but they are also the farthest from real images by Fréchet distance ({num(fid)} vs at most "
+            f"{num(max(others))} for the others): their high-frequency detail is not image-like (see the figure)")
 
 
 def _frechet(m: dict) -> str:
