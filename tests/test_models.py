@@ -326,6 +326,39 @@ def test_inference_layout_keeps_outputs_and_makes_conv_weights_channels_last(nam
     assert cpu_layout(model, "cuda") is model  # the trained layout is kept off the CPU
 
 
+@pytest.mark.parametrize("name,kind", IMAGE_PAIRS, ids=[f"{n}-{k}" for n, k in IMAGE_PAIRS])
+def test_training_layout_gives_the_same_loss_and_gradients(name, kind):
+    """train@ runs conv models channels-last on the CPU: the loss and every gradient agree
+    with NCHW to float rounding (relative to the tensor's gradient norm). Gradients that are
+    zero in exact arithmetic (a bias right before BatchNorm: ~1e-10, rounding noise in
+    either layout) are skipped. Models with BatchNorm get a looser bound: PyTorch's
+    channels-last BatchNorm on the CPU is about 10× less accurate than its NCHW kernel (a
+    channel of mean 3 and std 0.01: output error 1.5e-4 vs 1.2e-5 against float64), which
+    the residual nets compound to 1.8% on their first conv's gradient (NCHW: 0.06%); a
+    layout bug (values from the wrong strides) is off by O(1)."""
+    import copy
+
+    from aelab.core.runtime import cpu_layout
+
+    model = make_model(name, kind).train()
+    fast = cpu_layout(copy.deepcopy(model), "cpu")
+    x, y = make_batch(kind, 16)
+    losses = []
+    for m in (model, fast):
+        torch.manual_seed(2)  # the same noise draws (VAE sampling, GAN prior) on both sides
+        out = run(m, x, y)
+        out.loss.backward()
+        losses.append(out.loss.detach())
+    torch.testing.assert_close(losses[1], losses[0], rtol=1e-4, atol=1e-5)
+    slow_g = {k: p.grad for k, p in model.named_parameters() if p.grad is not None}
+    fast_g = {k: p.grad for k, p in fast.named_parameters() if p.grad is not None}
+    assert slow_g.keys() == fast_g.keys() and slow_g
+    tol = 5e-2 if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) else 1e-3
+    for k, g in slow_g.items():
+        if g.norm() > 1e-6:
+            assert float((fast_g[k] - g).norm() / g.norm()) < tol, k
+
+
 # ---- family specifics ------------------------------------------------------------------
 
 def test_keras_port_parameter_counts():

@@ -94,7 +94,6 @@ def _unlike_real(m: dict, role: str) -> str:
     """A caveat when the sharpest model is also the farthest from real images by Fréchet
     distance, beyond the real-vs-real floor: its detail is speckle, not image content (a
     collapsed GAN's near-white samples with checkerboard specks ranked sharpest)."""
-    label = dict(ROLES)
     floor = m["real"].get("frechet_distance")
     others = [m[r]["frechet_distance"] for r, _ in ROLES if r != role]
     fid = m[role]["frechet_distance"]
