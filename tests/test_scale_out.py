@@ -196,6 +196,38 @@ def test_two_tune_stage_processes_share_one_study(tmp_path):
     assert max(counts) == 2 * n, counts  # the worker that finished last reports the whole study
 
 
+def test_a_sqlite_study_waits_for_another_workers_write_lock(tmp_path):
+    """A worker holding SQLite's write lock longer than sqlite3's 5 s default (a loaded box) makes
+    the other worker wait, not fail its trial with 'database is locked'."""
+    import sqlite3
+    import threading
+
+    import optuna
+
+    from aelab.studies.tune import open_storage
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    locked, held_s = threading.Event(), 6.5
+
+    def hold_lock():
+        con = sqlite3.connect(tmp_path / "study.db", isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(held_s)
+        con.execute("COMMIT")
+        con.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    locked.wait()
+    start = time.monotonic()
+    study = optuna.load_study(study_name="s", storage=open_storage(url))
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    holder.join()
+    assert len(study.trials) == 1 and time.monotonic() - start > 5.0  # it did wait past the default
+
+
 WORKER = """
 import sys, time
 from pathlib import Path
@@ -204,7 +236,7 @@ from optuna.study import MaxTrialsCallback
 from aelab.core import paths
 from aelab.data.contract import load_processed, to_model_input
 from aelab.core.params import load_params
-from aelab.studies.tune import make_sampler, objective
+from aelab.studies.tune import make_sampler, objective, open_storage
 
 url, worker, n, barrier = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 torch.set_num_threads(1)
@@ -214,7 +246,7 @@ v = load_params().variant(cfg.variant)
 data = load_processed(paths.processed(v.dataset))
 run = objective(cfg, v.model, v.model_cfg, to_model_input(data.x_train, data.meta), cfg.seed, torch.device("cpu"))
 # one seed per worker: workers with the same seed propose the same random trials
-study = optuna.load_study(study_name="tune-t-tpe", storage=url, sampler=make_sampler("tpe", cfg, cfg.seed + worker))
+study = optuna.load_study(study_name="tune-t-tpe", storage=open_storage(url), sampler=make_sampler("tpe", cfg, cfg.seed + worker))
 
 def trial_of_worker(trial):
     trial.set_user_attr("worker", worker)

@@ -47,6 +47,21 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
 
 
+# seconds a SQLite writer waits for another worker's write lock; after sqlite3's default of
+# 5 s Optuna raises StorageInternalError ("database is locked") and the stage fails
+SQLITE_LOCK_WAIT_S = 120.0
+
+
+def open_storage(url: str):
+    """Optuna storage for `url`; SQLite URLs wait SQLITE_LOCK_WAIT_S for a locked database
+    (several workers on one file) instead of failing the trial and the stage."""
+    import optuna
+
+    if not url.startswith("sqlite"):
+        return url  # optuna builds RDB storages from other URLs with their drivers' defaults
+    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": SQLITE_LOCK_WAIT_S}})
+
+
 def make_sampler(kind: str, cfg: TuneParams, seed: int):
     import optuna
 
@@ -98,7 +113,7 @@ def objective(cfg: TuneParams, model_name: str, model_args, x: torch.Tensor, see
 
 
 def run_samplers(cfg: TuneParams, name: str, model_name: str, model_args, x: torch.Tensor,
-                 seed: int, device, storage: str) -> tuple[dict, list[dict], dict, dict]:
+                 seed: int, device, storage) -> tuple[dict, list[dict], dict, dict]:
     """Optimise once per sampler; → (per-sampler summary, trial rows, {sampler: study},
     {sampler: wall seconds} — the last for the timing file only)."""
     import optuna
@@ -228,7 +243,7 @@ def tune(params, name: str) -> dict:
     idx = subset(len(data.x_train), cfg.subset, np.random.default_rng(cfg.seed))
     x = to_model_input(data.x_train[idx], data.meta)  # (subset, *shape)
     out = fresh_dir(storage_dir(name))
-    storage = cfg.storage or f"sqlite:///{(out / 'study.db').resolve()}"
+    storage = open_storage(cfg.storage or f"sqlite:///{(out / 'study.db').resolve()}")
     write_json(out / "storage.json", {"storage": redact(cfg.storage) if cfg.storage else "sqlite: study.db"})
     log.info("tune@%s: %s on %d images, %d folds, %d trials × %s", name, v.model, len(x), cfg.folds,
              cfg.n_trials, list(cfg.samplers))
