@@ -3,6 +3,7 @@ match the project's, and one tiny synthetic run writes the JSON the README point
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib.util
 import inspect
@@ -128,3 +129,33 @@ def test_inference_layout_bench_times_both_sides_of_one_model():
     assert r["ratio"] > 0
     assert r["max_abs_diff"] < 1e-4
     assert all(p.is_contiguous() for p in conv.parameters())  # the model measured is left as it was
+
+
+def test_train_precision_bench_steps_in_both_precisions_and_compares_gradients():
+    """benchmarks/train_precision.py: each side trains a copy (the model is left as it was),
+    a GAN takes its own D/G step, and gradient errors exist only for deterministic losses,
+    bf16's above fp32's."""
+    spec = importlib.util.spec_from_file_location("train_precision", BENCH.with_name("train_precision.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from aelab.core.params import TrainParams
+    from aelab.models import build_model
+
+    cfg, cpu, x = TrainParams(batch_size=4), torch.device("cpu"), torch.rand(8, 1, 28, 28)
+    torch.manual_seed(0)
+    ae = build_model("conv_ae", {"latent_dim": 2}, (1, 28, 28))
+    before = copy.deepcopy(ae.state_dict())
+    for bf16 in (True, False):
+        assert mod.median_step(ae, cfg, x, steps=2, device=cpu, bf16=bf16) > 0
+    assert all(torch.equal(before[k], v) for k, v in ae.state_dict().items())
+    trained = copy.deepcopy(ae).train()
+    mod.step_fn(trained, cfg, cpu, bf16=False)(x[:4])
+    assert any(not torch.equal(before[k], v) for k, v in trained.state_dict().items())  # Adam moved it
+
+    errors = mod.gradient_errors(ae, x, cpu)
+    assert 0 <= errors["fp32"] < 1e-3 < errors["bf16"], errors
+    assert mod.gradient_errors(build_model("conv_vae", {}, (1, 28, 28)), x, cpu) is None  # sampled codes
+
+    gan = build_model("gan", {"latent_dim": 8, "filters": [8, 16]}, (1, 28, 28))
+    assert mod.median_step(gan, dataclasses.replace(cfg, lr=2e-4), x, steps=1, device=cpu, bf16=False) > 0
+    assert mod.gradient_errors(gan, x, cpu) is None
