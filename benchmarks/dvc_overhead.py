@@ -22,14 +22,16 @@ import gc
 import io
 import json
 import os
-import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import context  # noqa: E402
 
 
 def lock_rewrite_seconds(text: str) -> float:
@@ -113,9 +115,7 @@ def main() -> None:
             print(f"{m}: current / base = {rc[m]['best'] / rb[m]['best']:.2f} (best), "
                   f"{rc[m]['median'] / rb[m]['median']:.2f} (median)")
     out = {"benchmark": "dvc_overhead", "pairs": args.pairs, "results": rows,
-           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "python": platform.python_version()},
-           "load": {"before": list(load_before), "after": list(os.getloadavg())}}
+           **context(load_before)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
 

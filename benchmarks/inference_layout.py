@@ -15,17 +15,16 @@ Timings on a shared 2-core box are noisy: read the best of each side and their r
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import context, variant_parser  # noqa: E402
 
 
 def best_seconds(fn, x, repeats: int = 2) -> tuple[float, "object"]:
@@ -59,13 +58,8 @@ def measure(model, x, pairs: int) -> dict:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default="", help="comma-separated variants (default: all with a checkpoint)")
-    ap.add_argument("--pairs", type=int, default=3)
+    ap = variant_parser(__doc__, ROOT / "metrics/bench/inference_layout.json", ROOT)
     ap.add_argument("--n", type=int, default=500, help="test images per reconstruct call")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = the runtime's policy)")
-    ap.add_argument("--params", type=Path, default=ROOT / "params.yaml")
-    ap.add_argument("--out", type=Path, default=ROOT / "metrics/bench/inference_layout.json")
     args = ap.parse_args(argv)
 
     import torch
@@ -97,24 +91,10 @@ def main(argv=None) -> dict:
         print(f"{name:28s} NCHW {r['nchw_s']:.3f} s  channels-last {r['channels_last_s']:.3f} s  "
               f"ratio {r['ratio']:.2f}  max |diff| {r['max_abs_diff']:.1e}", flush=True)
     out = {"benchmark": "inference_layout", "pairs": args.pairs, "threads": torch.get_num_threads(),
-           "variants": rows,
-           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "processor": _cpu_name(), "python": platform.python_version(),
-                       "torch": torch.__version__},
-           "load": {"before": list(load_before), "after": list(os.getloadavg())}}
+           "variants": rows, **context(load_before)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, out)
     return out
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

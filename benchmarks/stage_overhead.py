@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import context  # noqa: E402
 PARAMS = "from aelab.core.cli import stage_main; from aelab.core.params import load_params; load_params('params.yaml')"
 DATA = ("from aelab.core import paths; from aelab.data.contract import load_processed, to_model_input; "
         "d = load_processed(paths.processed('mnist')); to_model_input(d.x_train, d.meta)")
@@ -53,9 +54,7 @@ def main() -> None:
             samples[name].append(once(code))
     rows = {k: {"best_s": round(min(v), 3), "median_s": round(statistics.median(v), 3)} for k, v in samples.items()}
     out = {"benchmark": "stage_overhead", "repeats": args.repeats, "levels": rows,
-           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "python": platform.python_version()},
-           "load": {"before": list(load_before), "after": list(os.getloadavg())}}
+           **context(load_before)}
     for name, r in rows.items():
         print(f"{name:12s} best {r['best_s']:.2f} s   median {r['median_s']:.2f} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)

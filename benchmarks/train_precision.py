@@ -17,10 +17,8 @@ Xeon (avx512_bf16, no AMX) fp32 was 1.1–1.3× faster for every conv variant.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import os
-import platform
 import statistics
 import sys
 import time
@@ -29,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from inference_layout import _cpu_name  # noqa: E402
+from common import context, variant_parser  # noqa: E402
 
 
 def step_fn(model, cfg, device, bf16: bool):
@@ -98,13 +96,8 @@ def gradient_errors(model, x, device) -> dict | None:
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default="", help="comma-separated variants (default: all conv variants)")
-    ap.add_argument("--pairs", type=int, default=3)
+    ap = variant_parser(__doc__, ROOT / "metrics/bench/train_precision.json", ROOT)
     ap.add_argument("--steps", type=int, default=20, help="timed steps per side and pair")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = the runtime's policy)")
-    ap.add_argument("--params", type=Path, default=ROOT / "params.yaml")
-    ap.add_argument("--out", type=Path, default=ROOT / "metrics/bench/train_precision.json")
     args = ap.parse_args(argv)
 
     import torch
@@ -141,11 +134,7 @@ def main(argv=None) -> dict:
               f"{r['fp32_step_s'] * 1e3:7.1f} ms  bf16/fp32 {r['bf16_over_fp32']:.2f}  gradient error "
               f"{r['gradient_error_vs_fp64'] or 'n/a (stochastic loss)'}", flush=True)
     out = {"benchmark": "train_precision", "pairs": args.pairs, "steps": args.steps,
-           "threads": torch.get_num_threads(), "variants": rows,
-           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                       "processor": _cpu_name(), "python": platform.python_version(),
-                       "torch": torch.__version__},
-           "load": {"before": list(load_before), "after": list(os.getloadavg())}}
+           "threads": torch.get_num_threads(), "variants": rows, **context(load_before)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, out)
     return out
