@@ -46,11 +46,14 @@ def cpu_layout(model, device):
     oneDNN's CPU convolutions otherwise reorder NCHW activations to their own layout at
     every call; with channels-last weights they run on NHWC directly and every later
     activation stays NHWC (inputs may stay NCHW). Measured on the 2-core boxes: 500-image
-    reconstructions of the conv models 1.2–2.2× faster (outputs within 2e-6 of NCHW's),
-    training steps of the MNIST conv family (batch 16, bf16) 1.25–1.6×, the photo nets
-    (batch 64) 1.03–1.10×. Models without Conv2d/ConvTranspose2d (MLPs, RBMs) are
-    returned as they are; on CUDA the layout is kept (not measured there). Values are
-    unchanged: only the strides of the conv weights differ."""
+    reconstructions of the conv models 1.2–2.2× faster (outputs within 2e-6 of NCHW's);
+    training steps in bf16 autocast: the MNIST conv family (batch 16) 1.25–1.6×, the photo
+    nets (batch 64) 1.03–1.10×; in fp32, as they train now (not alternated): the conv VAE
+    1.24×, the residual twin 1.22×, the photo CAE 1.40×. Models without
+    Conv2d/ConvTranspose2d (MLPs, RBMs) are returned as they are; on CUDA the layout is
+    kept (not measured there). Values are unchanged: only the strides of the conv weights
+    differ, though BatchNorm's channels-last CPU kernel rounds differently (README, layout
+    section)."""
     import torch
 
     if torch.device(device).type != "cpu" or not has_conv(model):
