@@ -1,7 +1,7 @@
 """train@'s precision: a training step in bf16 autocast against fp32, per image variant.
 
     .venv/bin/python benchmarks/train_precision.py [--variants a,b] [--pairs 3] [--steps 20]
-        [--out metrics/bench/train_precision.json]
+        [--device auto] [--out metrics/bench/train_precision.json]
 
 For every variant with 2-D convolutions (default: all of params.yaml's), one process builds
 the net as train@ does (aelab.core.runtime.cpu_layout: channels-last on a CPU) and times
@@ -11,7 +11,8 @@ what aelab.train.fit does per batch (autocast forward, backward, Adam step); a G
 one D and one G step (its own_fit). It prints the median step of each side's best pair and
 their ratio (bf16 / fp32: above 1 means fp32 is faster), and for nets whose loss is
 deterministic (no sampling: AEs) the median relative error of the weight gradients of one
-batch against float64, in each precision. Use it before turning `bf16` on: on the 2-core
+batch against float64, in each precision. --device auto (as runtime.device) measures on a
+GPU where there is one (the clock read after a CUDA sync). Use it before turning `bf16` on: on the 2-core
 Xeon (avx512_bf16, no AMX) fp32 steps were 1.2–1.6× faster than bf16 for the 13 variants
 that then used bf16, and equal to 1.08× faster for the two small nets that did not.
 The GAN side repeats own_fit's Adam settings (betas 0.5/0.999) rather than importing them.
@@ -44,7 +45,8 @@ def step_fn(model, cfg, device, bf16: bool):
     if hasattr(model, "discriminator"):  # GAN: Adam(lr, betas 0.5/0.999) on each player
         opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
         opt_g = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
-        return lambda xb: model._step(xb, torch.randn(len(xb), model.latent_dim), opt_d, opt_g, cfg, device)
+        return lambda xb: model._step(xb, torch.randn(len(xb), model.latent_dim, device=device), opt_d, opt_g,
+                                      cfg, device)
     opt = make_optimizer(model.parameters(), cfg)
 
     def step(xb):
@@ -57,28 +59,35 @@ def step_fn(model, cfg, device, bf16: bool):
 
 
 def median_step(model, cfg, x, steps: int, device, bf16: bool) -> float:
-    """Median seconds of `steps` steps (after 2 warm-up steps) on consecutive batches of x."""
+    """Median seconds of `steps` steps (after 2 warm-up steps) on consecutive batches of x
+    (x already on `device`; on CUDA each step is timed to a synchronize, kernels being async)."""
+    import torch
+
     from aelab.core.runtime import cpu_layout
 
-    m = cpu_layout(copy.deepcopy(model), device).train()
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    m = cpu_layout(copy.deepcopy(model).to(device), device).train()
     step, bs, times = step_fn(m, cfg, device, bf16), cfg.batch_size, []
     for i in range(steps + 2):
+        sync()
         t = time.perf_counter()
         step(x[(i * bs) % len(x):(i * bs) % len(x) + bs])
+        sync()
         times.append(time.perf_counter() - t)
     return statistics.median(times[2:])
 
 
 def gradient_errors(model, x, device) -> dict | None:
     """Median relative error of each weight gradient of one batch vs float64, per precision;
-    None when the loss is stochastic (two seeds differ), where such a comparison means nothing."""
+    None when the loss is stochastic (two seeds differ; on a GPU also when its kernels are not
+    deterministic), where such a comparison means nothing. x is on `device`."""
     import torch
 
     from aelab.core.runtime import cpu_layout
     from aelab.train import autocast
 
     def grads(dtype, bf16: bool, seed: int = 0):
-        m = copy.deepcopy(model).to(dtype).train()
+        m = copy.deepcopy(model).to(device=device, dtype=dtype).train()
         m = cpu_layout(m, device) if dtype == torch.float32 else m
         torch.manual_seed(seed)
         with autocast(device, bf16):
@@ -100,6 +109,8 @@ def gradient_errors(model, x, device) -> dict | None:
 def main(argv=None) -> dict:
     ap = variant_parser(__doc__, ROOT / "metrics/bench/train_precision.json", ROOT)
     ap.add_argument("--steps", type=int, default=20, help="timed steps per side and pair")
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                    help="as runtime.device: auto = CUDA where present")
     args = ap.parse_args(argv)
 
     import torch
@@ -112,7 +123,7 @@ def main(argv=None) -> dict:
     from aelab.models import build_model
 
     params = load_params(args.params)
-    device = configure_torch(args.threads or params.runtime.threads, "cpu")
+    device = configure_torch(args.threads or params.runtime.threads, args.device)
     names = [v for v in args.variants.split(",") if v] or list(params.variants)
     load_before, rows = os.getloadavg(), {}
     for name in names:
@@ -122,7 +133,7 @@ def main(argv=None) -> dict:
         model = build_model(v.model, v.model_cfg, data.sample_shape)
         if not has_conv(model) or model.needs_labels:
             continue
-        x = to_model_input(data.x_train[:v.train.batch_size * 8], data.meta)
+        x = to_model_input(data.x_train[:v.train.batch_size * 8], data.meta).to(device)
         best = {True: float("inf"), False: float("inf")}
         for pair in range(args.pairs):
             for bf16 in ((True, False) if pair % 2 == 0 else (False, True)):  # who goes first alternates
@@ -135,7 +146,7 @@ def main(argv=None) -> dict:
         print(f"{name:28s} batch {r['batch_size']:3d}  bf16 {r['bf16_step_s'] * 1e3:7.1f} ms  fp32 "
               f"{r['fp32_step_s'] * 1e3:7.1f} ms  bf16/fp32 {r['bf16_over_fp32']:.2f}  gradient error "
               f"{r['gradient_error_vs_fp64'] or 'n/a (stochastic loss)'}", flush=True)
-    out = {"benchmark": "train_precision", "pairs": args.pairs, "steps": args.steps,
+    out = {"benchmark": "train_precision", "device": str(device), "pairs": args.pairs, "steps": args.steps,
            "threads": torch.get_num_threads(), "variants": rows, **context(load_before)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_json(args.out, out)
