@@ -179,7 +179,7 @@ def test_report_section_ranks_sharpness_variety_and_flags_copying(tmp_path):
     assert "Below half the real images' sharpness: CAE + GMM, VAE." in s.findings[0]
     assert s.findings[1].startswith("Fréchet distance to real test images (lower = closer in the classifier's "
                                     "features): GAN 6, CAE + GMM 9, VAE 14; two halves of the real test images are "
-                                    "2 apart — the GAN is closest, by more than that floor.")
+                                    "2 apart — the GAN is closest: its lead over the CAE + GMM (3) is larger than that floor.")
     assert "VAE 0.50× (3 categories)" in s.findings[2] and "the VAE's samples are the most alike" in s.findings[2]
     assert "real images: 9 categories" in s.findings[2]
     assert "Share of the most frequent category: GAN 40.0%" in s.findings[3] and "do not overlap" in s.findings[3]

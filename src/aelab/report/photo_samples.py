@@ -113,7 +113,8 @@ def _frechet(m: dict) -> str:
     if floor is not None:
         line += f"; two halves of the real test images are {num(floor)} apart"
         gap = m[order[1]]["frechet_distance"] - m[order[0]]["frechet_distance"]
-        line += (f" — the {label[order[0]]} is closest, by more than that floor" if gap > floor else
+        line += (f" — the {label[order[0]]} is closest: its lead over the {label[order[1]]} ({num(gap)}) "
+                 "is larger than that floor" if gap > floor else
                  f" — the {label[order[0]]} and the {label[order[1]]} differ by less than that floor, so this "
                  "run does not separate them")
     return line + "."
