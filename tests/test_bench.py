@@ -159,3 +159,25 @@ def test_train_precision_bench_steps_in_both_precisions_and_compares_gradients()
     gan = build_model("gan", {"latent_dim": 8, "filters": [8, 16]}, (1, 28, 28))
     assert mod.median_step(gan, dataclasses.replace(cfg, lr=2e-4), x, steps=1, device=cpu, bf16=False) > 0
     assert mod.gradient_errors(gan, x, cpu) is None
+
+
+@pytest.mark.slow  # two fresh processes, each importing torch (~8 s)
+def test_denormals_bench_flushes_in_every_thread_of_the_flush_side(tmp_path):
+    """benchmarks/denormals.py: the flush side sets flush-to-zero before torch starts its
+    threads, so a parallel multiply leaves no denormal and Adam's state holds none; the
+    side that keeps them shows them; the same seed trains to the same loss on both."""
+    spec = importlib.util.spec_from_file_location("denormals", BENCH.with_name("denormals.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "denormals.json"
+    mod.main(["--synthetic", "--subset", "256", "--pairs", "1", "--epochs", "1", "--threads", "2",
+              "--out", str(out)])
+    r = json.loads(out.read_text())
+    keep, flush = r["keep"]["runs"][0], r["flush"]["runs"][0]
+    assert keep["threads"] == flush["threads"] == 2
+    assert flush["flush_supported"]  # x86-64 and arm64 CPUs have a flush-to-zero mode
+    assert flush["denormals_left_by_parallel_multiply"] == 0
+    assert keep["denormals_left_by_parallel_multiply"] == 1 << 20
+    assert flush["epochs"][0]["denormal_adam_state"] == 0
+    assert abs(r["test_loss_rel_diff"]) < 1e-3
+    assert r["speedup_median_epoch"] > 0 and r["machine"]["cpu_count"]
