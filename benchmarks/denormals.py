@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 TINY = 1.1754943508222875e-38  # smallest normal float32
 
 
-def flush_reaches_all_threads() -> int:
+def denormals_left_by_parallel_multiply() -> int:
     """Denormals a parallel multiply leaves in 2**20 of them (0 when every thread flushes)."""
     import torch
 
@@ -84,7 +84,7 @@ def child(args: argparse.Namespace) -> dict:
                        "denormal_adam_state": count_denormals(state)})
     test_loss = ts.plain_eval(model, case.x_test, 500, "cpu")
     return {"side": args.child, "seed": args.seed, "flush_supported": bool(flushing),
-            "denormals_left_by_parallel_multiply": flush_reaches_all_threads(),
+            "denormals_left_by_parallel_multiply": denormals_left_by_parallel_multiply(),
             "threads": torch.get_num_threads(), "epochs": epochs, "test_loss": round(test_loss, 5),
             "n_train": len(case.x_train), "source": case.source}
 
