@@ -126,6 +126,8 @@ def main(argv=None) -> dict:
     device = configure_torch(args.threads or params.runtime.threads, args.device)
     names = [v for v in args.variants.split(",") if v] or list(params.variants)
     load_before, rows = os.getloadavg(), {}
+    # why a gradient error is missing: two seeds of an fp32 step disagree (gradient_errors)
+    na = "n/a (" + ("stochastic loss" if device.type == "cpu" else "stochastic loss or non-deterministic GPU kernels") + ")"
     for name in names:
         v = params.variant(name)
         data = load_processed(paths.processed(v.dataset))
@@ -145,7 +147,7 @@ def main(argv=None) -> dict:
         r = rows[name]
         print(f"{name:28s} batch {r['batch_size']:3d}  bf16 {r['bf16_step_s'] * 1e3:7.1f} ms  fp32 "
               f"{r['fp32_step_s'] * 1e3:7.1f} ms  bf16/fp32 {r['bf16_over_fp32']:.2f}  gradient error "
-              f"{r['gradient_error_vs_fp64'] or 'n/a (stochastic loss)'}", flush=True)
+              f"{r['gradient_error_vs_fp64'] or na}", flush=True)
     out = {"benchmark": "train_precision", "device": str(device), "pairs": args.pairs, "steps": args.steps,
            "threads": torch.get_num_threads(), "variants": rows, **context(load_before)}
     args.out.parent.mkdir(parents=True, exist_ok=True)

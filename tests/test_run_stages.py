@@ -1,0 +1,103 @@
+"""scripts/run_stages.py runs dvc.lock's stage commands in dependency order, several at once:
+a stage waits for every stage whose output is, holds or lies in one of its dependencies; a
+failure blocks only what is downstream; skipped stages count as done; a deadline stops the rest."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rs():
+    spec = importlib.util.spec_from_file_location("run_stages", ROOT / "scripts" / "run_stages.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses resolve string annotations through it
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def write(path: Path) -> str:
+    """A stage command that writes `path` (creating its folder)."""
+    return f"python -c \"import pathlib; p = pathlib.Path('{path}'); p.parent.mkdir(parents=True, exist_ok=True); p.write_text('x')\""
+
+
+def lock(tmp_path: Path, stages: dict) -> Path:
+    f = tmp_path / "dvc.lock"
+    f.write_text(yaml.safe_dump({"schema": "2.0", "stages": {
+        n: {"cmd": cmd, "deps": [{"path": d} for d in deps], "outs": [{"path": o} for o in outs]}
+        for n, (cmd, deps, outs) in stages.items()}}))
+    return f
+
+
+def run(rs, tmp_path, stages, jobs=2, deadline=60.0, only=(), skip=()):
+    picked = rs.select(rs.load_stages(lock(tmp_path, stages)), list(only), list(skip))
+    return rs.run(picked, jobs, {"PATH": "/usr/bin:/bin"}, deadline, sys.executable,
+                  tmp_path / "no_timing", tmp_path / "logs", log=lambda m: None)
+
+
+def test_dependencies_come_from_paths_in_either_direction(rs, tmp_path):
+    o = tmp_path / "out"
+    st = rs.load_stages(lock(tmp_path, {
+        "a": ("true", [], [f"{o}/a.txt"]),
+        "b": ("true", [f"{o}/a.txt"], [f"{o}/b"]),          # its dep is a's output
+        "c": ("true", [f"{o}"], [f"{tmp_path}/c.txt"]),     # its dep holds a's and b's outputs
+        "d": ("true", [f"{o}/b/inner.txt"], []),           # its dep lies inside b's output
+        "e": ("true", [f"{o}/ab.txt"], []),                 # a name that only starts like a's
+    }))
+    assert {n: s.needs for n, s in st.items()} == {"a": set(), "b": {"a"}, "c": {"a", "b"}, "d": {"b"}, "e": set()}
+
+
+def test_order_parallelism_failure_and_skip(rs, tmp_path):
+    o = tmp_path / "out"
+    res = run(rs, tmp_path, {
+        "a": (write(o / "a.txt"), [], [f"{o}/a.txt"]),
+        "b": (write(o / "b.txt"), [], [f"{o}/b.txt"]),
+        "c": (write(o / "c.txt"), [f"{o}/a.txt", f"{o}/b.txt"], [f"{o}/c.txt"]),
+        "bad": ("python -c \"raise SystemExit(3)\"", [], [f"{tmp_path}/bad.txt"]),
+        "after_bad": (write(tmp_path / "never.txt"), [f"{tmp_path}/bad.txt"], [f"{tmp_path}/never.txt"]),
+        "pre": ("python -c \"raise SystemExit(9)\"", [], [f"{tmp_path}/pre.txt"]),  # skipped: never runs
+        "uses_pre": (write(tmp_path / "u.txt"), [f"{tmp_path}/pre.txt"], [f"{tmp_path}/u.txt"]),
+    }, jobs=2, skip=["pre"])
+    status = {n: r["status"] for n, r in res.items()}
+    assert status == {"a": "ok", "b": "ok", "c": "ok", "bad": "failed", "after_bad": "blocked", "uses_pre": "ok"}
+    assert res["bad"]["rc"] == 3 and "pre" not in res
+    assert res["c"]["start_s"] >= max(res["a"]["start_s"] + res["a"]["wall_s"], res["b"]["start_s"] + res["b"]["wall_s"]) - 0.01
+    assert sum(r.get("start_s") == 0.0 for r in res.values()) == 2  # -j 2: two started at once
+    assert (o / "c.txt").exists() and not (tmp_path / "never.txt").exists()
+    assert (tmp_path / "logs" / "bad.log").exists()
+
+
+def test_deadline_stops_running_and_leaves_the_rest(rs, tmp_path):
+    res = run(rs, tmp_path, {
+        "slow": ("python -c \"import time; time.sleep(30)\"", [], [f"{tmp_path}/s.txt"]),
+        "next": (write(tmp_path / "n.txt"), [f"{tmp_path}/s.txt"], [f"{tmp_path}/n.txt"]),
+    }, jobs=1, deadline=1.0)
+    assert res["slow"]["status"] == "stopped" and res["slow"]["wall_s"] < 10
+    assert res["next"] == {"status": "not started"}
+
+
+def test_only_takes_names_or_kinds(rs):
+    assert rs.matches("train@a_z1", ["train@"]) and rs.matches("train@a_z1", ["train@a_z1"])
+    assert not rs.matches("train@a_z16", ["train@a_z1"])  # a name is not a prefix
+    assert rs.command("python stages/train.py x", "/py") == ["/py", "stages/train.py", "x"]
+
+
+def test_every_stage_of_the_real_lock_is_reachable(rs):
+    """The project's dvc.lock: the graph has no cycle (a chain cost for every stage) and the
+    report waits for every train@ stage through its metrics/plots folders."""
+    st = rs.select(rs.load_stages(ROOT / "dvc.lock"), [], ["download@", "preprocess@", "ood@"])
+    cost = rs.chain_costs(st, ROOT / "no_such_timing_dir")
+    assert set(cost) == set(st) and all(c >= rs.DEFAULT_COST_S for c in cost.values())
+    upstream, todo = set(), ["report"]
+    while todo:
+        for d in st[todo.pop()].needs - upstream:
+            upstream.add(d)
+            todo.append(d)
+    assert {n for n in st if n.startswith("train@")} <= upstream
