@@ -101,3 +101,17 @@ def test_every_stage_of_the_real_lock_is_reachable(rs):
             upstream.add(d)
             todo.append(d)
     assert {n for n in st if n.startswith("train@")} <= upstream
+
+
+def test_gpu_check_script_parses_and_names_real_files():
+    """scripts/gpu_check.sh runs only on a GPU machine; here: bash parses it, and every
+    script and profile it calls exists (a rename would otherwise surface only on the GPU)."""
+    import re
+    import subprocess
+
+    script = ROOT / "scripts" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    named = set(re.findall(r"((?:benchmarks|scripts|profiles)/[\w.]+\.(?:py|yaml))", script.read_text()))
+    assert {"benchmarks/train_speed.py", "benchmarks/train_precision.py", "scripts/run_stages.py",
+            "profiles/study.yaml"} <= named
+    assert all((ROOT / n).exists() for n in named)
