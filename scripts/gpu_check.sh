@@ -15,6 +15,14 @@
 # results come back even when a step runs long. Results (logs, timing/, metrics/, the report's
 # text) go to OUTDIR as a few archives. Needs python3 with torch; where `.whl/` holds wheels
 # (DVC, dvclive, Optuna, … for a machine without them) they are installed to /tmp/site first.
+#
+# STEPS picks steps (default "speed pipeline precision profile"). Measured on an H200
+# (2026-12-04): steps 0–1 take about 70 s and the pipeline about 600 s at -j 12, so one
+# 10-minute call does not hold them all: STEPS=pipeline first, then STEPS="speed precision
+# profile" while the machine is warm. RESUME=1 makes step 2 skip the stages an earlier pass on
+# the same machine finished (timing/run_stages.json). Steps 2 and 4 write over the workspace's
+# outputs (step 4 trains with the study settings, then restores params.yaml's defaults): use a
+# scratch copy of the project, as the device tool's is.
 set -u
 OUT=${1:?usage: gpu_check.sh OUTDIR [BUDGET_S]}
 BUDGET=${2:-540}
@@ -25,6 +33,8 @@ T0=$(date +%s)
 left() { echo $((BUDGET - ($(date +%s) - T0))); }
 step() { echo; echo "=== $* (at $(($(date +%s) - T0)) s, $(left) s left) ==="; }
 export PYTHONUNBUFFERED=1 PY=python3
+STEPS=" ${STEPS:-speed pipeline precision profile} "
+want() { [[ "$STEPS" == *" $1 "* ]]; }
 
 step "0. machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,utilization.gpu --format=csv
@@ -54,30 +64,41 @@ from importlib.metadata import version
 print("versions:", {d: version(d) for d in ("dvclive", "dvc", "optuna", "scikit-learn", "numpy", "torchvision")})
 EOF
 
-step "1. train_speed on the GPU"
-timeout 100 $PY benchmarks/train_speed.py --device cuda --pairs 3 --epochs 2 \
-  --out "$OUT/train_speed_cuda.json" || echo "train_speed: rc $?"
+if want speed; then
+  step "1. train_speed on the GPU"
+  timeout 100 $PY benchmarks/train_speed.py --device cuda --pairs 3 --epochs 2 \
+    --out "$OUT/train_speed_cuda.json" || echo "train_speed: rc $?"
+fi
 
-step "2. default pipeline (scripts/run_stages.py)"
-nvidia-smi dmon -s um -d 5 > "$OUT/dmon.txt" 2>&1 &
-DMON=$!
-$PY scripts/run_stages.py -j 12 --threads 1 --deadline $(( $(left) - 130 )) --out timing/run_stages.json
-kill $DMON 2>/dev/null
-tar czf "$OUT/pipeline.tgz" timing metrics report/README.md 2>/dev/null
+if want pipeline; then
+  step "2. default pipeline (scripts/run_stages.py)"
+  nvidia-smi dmon -s um -d 5 > "$OUT/dmon.txt" 2>&1 &
+  DMON=$!
+  RESERVE=$(for s in precision profile; do want $s && echo 65; done | awk '{t += $1} END {print t + 15}')
+  $PY scripts/run_stages.py -j 12 --threads 1 --deadline $(( $(left) - RESERVE )) ${RESUME:+--resume} \
+    --out timing/run_stages.json
+  kill $DMON 2>/dev/null
+  tar czf "$OUT/pipeline.tgz" timing metrics report/README.md 2>/dev/null
+fi
 
-step "3. bf16 vs fp32 on the GPU (benchmarks/train_precision.py)"
-timeout 40 $PY benchmarks/train_precision.py --device cuda --pairs 2 --out "$OUT/train_precision_cuda.json" \
-  || echo "train_precision: rc $?"
+if want precision; then
+  step "3. bf16 vs fp32 on the GPU (benchmarks/train_precision.py)"
+  timeout 40 $PY benchmarks/train_precision.py --device cuda --pairs 2 \
+    --out "$OUT/train_precision_cuda.json" || echo "train_precision: rc $?"
+fi
 
-step "4. study-settings profile (train@/evaluate@ it changes, tune@; photo GAN excluded)"
-V=$(grep -o '^variants\.[a-z0-9_]*' profiles/study.yaml | cut -d. -f2 | sort -u | grep -v '^emoji_deep_gan$')
-ONLY=$(for v in $V; do printf 'train@%s,evaluate@%s,' "$v" "$v"; done)tune@
-$PY -m aelab.profile study && mkdir -p timing/profile \
-  && $PY scripts/run_stages.py -j 12 --threads 1 --only "$ONLY" --deadline $(( $(left) - 15 )) \
-       --logs timing/profile/logs --out timing/profile/run_stages.json
-tar czf "$OUT/profile.tgz" timing/profile $(for v in $V fmnist_mlp_vae; do echo timing/train@$v.json \
-  timing/evaluate@$v.json timing/tune@$v.json metrics/train/$v.json metrics/eval/$v.json; done) \
-  metrics/studies/tune_fmnist_mlp_vae.json 2>/dev/null
+if want profile; then
+  step "4. study-settings profile (train@/evaluate@ it changes, tune@; photo GAN excluded)"
+  V=$(grep -o '^variants\.[a-z0-9_]*' profiles/study.yaml | cut -d. -f2 | sort -u | grep -v '^emoji_deep_gan$')
+  ONLY=$(for v in $V; do printf 'train@%s,evaluate@%s,' "$v" "$v"; done)tune@
+  $PY -m aelab.profile study && mkdir -p timing/profile \
+    && $PY scripts/run_stages.py -j 12 --threads 1 --only "$ONLY" --deadline $(( $(left) - 15 )) \
+         --logs timing/profile/logs --out timing/profile/run_stages.json
+  tar czf "$OUT/profile.tgz" timing/profile $(for v in $V fmnist_mlp_vae; do echo timing/train@$v.json \
+    timing/evaluate@$v.json timing/tune@$v.json metrics/train/$v.json metrics/eval/$v.json; done) \
+    metrics/studies/tune_fmnist_mlp_vae.json 2>/dev/null
+  $PY -m aelab.profile default
+fi
 step "done"
 nvidia-smi --query-gpu=name,memory.used,utilization.gpu --format=csv
 ls -la "$OUT"

@@ -16,7 +16,7 @@ It checks no hashes and writes no dvc.lock: it runs what it is told. After a ful
 `dvc commit -f` records the outputs in dvc.lock (DVC then hashes them; nothing reruns).
 Skipped stages (--skip) count as done: their outputs must already be there. A failed stage
 blocks everything downstream of it; the others go on. At --deadline seconds no new stage
-starts and the running ones are stopped. The summary (per stage: status, start, wall
+starts and the running ones are stopped; --resume then skips what that run finished. The summary (per stage: status, start, wall
 seconds) goes to --out; each stage also writes its own timing/ file as under DVC.
 """
 
@@ -154,6 +154,13 @@ def run(stages: dict[str, Stage], jobs: int, env: dict, deadline_s: float, pytho
     return result
 
 
+def finished(summary: Path) -> list[str]:
+    """The stages an earlier run's summary records as ok (none if there is no summary)."""
+    if not summary.exists():
+        return []
+    return [n for n, r in json.loads(summary.read_text())["stages"].items() if r["status"] == "ok"]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-j", "--jobs", type=int, default=max(1, (os.cpu_count() or 2) // 2))
@@ -165,9 +172,12 @@ def main(argv=None) -> int:
     ap.add_argument("--timing", type=Path, default=ROOT / "timing", help="earlier timing files (chain order)")
     ap.add_argument("--logs", type=Path, default=ROOT / "timing" / "logs", help="one output file per stage")
     ap.add_argument("--out", type=Path, default=ROOT / "timing" / "run_stages.json")
+    ap.add_argument("--resume", action="store_true",
+                    help="also take as done the stages that --out (an earlier run's summary) records as ok")
     a = ap.parse_args(argv)
     split = lambda s: [p for p in s.split(",") if p]  # noqa: E731
-    stages = select(load_stages(a.lock), split(a.only), split(a.skip))
+    skip = split(a.skip) + (finished(a.out) if a.resume else [])
+    stages = select(load_stages(a.lock), split(a.only), skip)
     costs = {n: json.loads(f.read_text()) for n in stages if (f := a.timing / f"{n}.json").exists()}
     env = {**os.environ, "AELAB_THREADS": str(a.threads)}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)

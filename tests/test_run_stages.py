@@ -5,6 +5,7 @@ failure blocks only what is downstream; skipped stages count as done; a deadline
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -115,3 +116,25 @@ def test_gpu_check_script_parses_and_names_real_files():
     assert {"benchmarks/train_speed.py", "benchmarks/train_precision.py", "scripts/run_stages.py",
             "profiles/study.yaml"} <= named
     assert all((ROOT / n).exists() for n in named)
+
+
+def test_resume_skips_what_the_earlier_run_finished(rs, tmp_path):
+    """A run stopped at its deadline, then --resume: the finished stage is not run again."""
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    count = tmp_path / "runs_of_first"
+    stages = {
+        "first": (f"python -c \"import pathlib; p = pathlib.Path('{count}'); p.write_text(p.read_text() + 'x' if p.exists() else 'x'); pathlib.Path('{first}').write_text('1')\"",
+                  [], [str(first)]),
+        "second": ("python -c \"import time; time.sleep(30)\"", [str(first)], [str(second)]),
+    }
+    lock(tmp_path, stages)
+    out = tmp_path / "summary.json"
+    argv = ["--lock", str(tmp_path / "dvc.lock"), "--out", str(out), "--logs", str(tmp_path / "logs"),
+            "--timing", str(tmp_path / "none"), "-j", "1", "--skip", ""]
+    assert rs.main(argv + ["--deadline", "3"]) == 1  # second is stopped
+    assert rs.finished(out) == ["first"]
+    stages["second"] = (write(second), [str(first)], [str(second)])
+    lock(tmp_path, stages)
+    assert rs.main(argv + ["--resume"]) == 0
+    assert count.read_text() == "x" and second.exists()
+    assert set(json.loads(out.read_text())["stages"]) == {"second"}
