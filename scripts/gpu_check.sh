@@ -14,7 +14,8 @@
 # Each step gets what is left of BUDGET_S (default 540 s) and stops at its share, so the
 # results come back even when a step runs long. Results (logs, timing/, metrics/, the report's
 # text) go to OUTDIR as a few archives. Needs python3 with torch; where `.whl/` holds wheels
-# (DVC, dvclive, Optuna, … for a machine without them) they are installed to /tmp/site first.
+# (DVC, dvclive, Optuna, … for a machine without them: scripts/gpu_wheels.sh) they are
+# installed to /tmp/site first.
 #
 # STEPS picks steps (default "speed pipeline precision profile"). Measured on an H200
 # (2026-12-04): steps 0–1 take about 70 s and the pipeline about 600 s at -j 12, so one

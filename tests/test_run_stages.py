@@ -111,7 +111,8 @@ def test_gpu_check_script_parses_and_names_real_files():
     import subprocess
 
     script = ROOT / "scripts" / "gpu_check.sh"
-    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    for sh in (script, ROOT / "scripts" / "gpu_wheels.sh"):
+        assert subprocess.run(["bash", "-n", str(sh)]).returncode == 0
     named = set(re.findall(r"((?:benchmarks|scripts|profiles)/[\w.]+\.(?:py|yaml))", script.read_text()))
     assert {"benchmarks/train_speed.py", "benchmarks/train_precision.py", "scripts/run_stages.py",
             "profiles/study.yaml"} <= named
