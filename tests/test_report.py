@@ -508,3 +508,33 @@ def test_copied_report_opens_offline_in_headless_chromium(built, tmp_path):
     subprocess.run(flags + ["--window-size=1400,1000", f"--screenshot={shot}", (copy / "index.html").as_uri()],
                    capture_output=True, timeout=120)
     assert shot.stat().st_size > 10_000
+
+
+def _curve(root, variant: str, rel: str, term: str, values) -> None:
+    """A dvclive TSV: plots/train/<variant>/plots/metrics/<rel>/<term>.tsv."""
+    f = root / variant / "plots" / "metrics" / rel / f"{term}.tsv"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text("step\t" + term + "\n" + "".join(f"{i}\t{v}\n" for i, v in enumerate(values)))
+
+
+def test_unsettled_final_epochs_are_flagged_and_settled_ones_are_not(tmp_path):
+    """The training-curve health check reads the test reconstruction term of the main
+    training: a tail swinging over half its final value is flagged (the two-moons MMD AEs at a
+    constant lr did 0.005–0.056 around 0.018); a steady tail, a noisy loss/MMD² term, a
+    phased (GAN encoder) curve and a train-only curve are not."""
+    from aelab.report.curves import unsettled
+    from aelab.report.tables import health_table
+
+    settled = [1.0 / (i + 1) for i in range(40)]
+    swinging = settled[:-4] + [0.005, 0.056, 0.02, 0.018]
+    _curve(tmp_path, "swings", "test", "recon_sse", swinging)
+    _curve(tmp_path, "steady", "test", "recon_mse", settled)
+    _curve(tmp_path, "steady", "test", "mmd2", swinging)          # an estimator's noise: not read
+    _curve(tmp_path, "gan", "test", "d_loss", swinging)           # no reconstruction term
+    _curve(tmp_path, "gan", "encoder/test", "recon_sse", swinging)  # a phase, not the main training
+    _curve(tmp_path, "train_only", "train", "recon_bce", swinging)
+    rows = unsettled(tmp_path)
+    assert [r[:3] for r in rows] == [["swings", "train", "final epoch not settled"]]
+    assert "0.005–0.056" in rows[0][3] and "last 4 epochs" in rows[0][3] and "final 0.018" in rows[0][3]
+    header, table = health_table({"eval": {"m": {"health": {"warnings": {"c": {"why": "w"}}}}}}, rows)
+    assert ["swings", "train", "final epoch not settled", rows[0][3]] in table and ["m", "evaluate", "c", "w"] in table

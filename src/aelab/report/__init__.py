@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core import paths
 from ..core.io import write_text
 from . import backbones, energy, mnist, moons, photo_samples, questions, studies
-from .curves import draw_training_curves
+from .curves import draw_training_curves, unsettled
 from .gather import Run, load_run, summary
 from .render import Appendix, render
 from .tables import HEALTH_INTRO, flatten, health_table, phase_table, train_table
@@ -34,10 +34,12 @@ def build_report(params, _name=None, root: str | Path = ".") -> Path:
     out = root / paths.report_dir()
     out.mkdir(parents=True, exist_ok=True)
     run = load_run(params, root)
-    curves = draw_training_curves(root / "plots/train", out / "curves")
+    train_plots = root / paths.train_plots("any").parent  # plots/train/<variant>/…
+    curves = draw_training_curves(train_plots, out / "curves")
     sections = [build(run) for build in SECTIONS]
     page, md = render(params.report.title, summary(run),
-                      health_table({"eval": run.eval, "rf": run.rf}), HEALTH_INTRO, sections,
+                      health_table({"eval": run.eval, "rf": run.rf}, unsettled(train_plots)),
+                      HEALTH_INTRO, sections,
                       _appendix(run, curves), out, root, _previews(run))
     write_text(out / "README.md", md)
     write_text(out / "index.html", page)

@@ -38,13 +38,16 @@ def phase_table(runs: dict[str, dict]) -> tuple[list[str], list[list]]:
 
 
 HEALTH_INTRO = ("Checks of aelab.health on every evaluate@ and classify@ result: a model that "
-                "learned nothing is listed here, with the numbers that triggered the check.")
+                "learned nothing is listed here, with the numbers that triggered the check. "
+                "Training curves are checked too: a final test reconstruction taken while the "
+                "curve still swings is flagged.")
 
 
-def health_table(sources: dict[str, dict[str, dict]]) -> tuple[list[str], list[list]]:
-    """Every warning of every variant: {stage folder: {variant: metrics}} → rows."""
+def health_table(sources: dict[str, dict[str, dict]], extra: list[list] = ()) -> tuple[list[str], list[list]]:
+    """Every warning of every variant: {stage folder: {variant: metrics}} → rows, plus
+    `extra` rows already in that shape (the training-curve check, report.curves.unsettled)."""
     stage = {"eval": "evaluate", "rf": "classify"}
-    rows = []
+    rows = list(extra)
     for folder, runs in sources.items():
         for name, m in runs.items():
             for check, w in (m.get("health") or {}).get("warnings", {}).items():
