@@ -253,6 +253,36 @@ def test_tune_records_trials_and_survives_a_nan_trial(project, monkeypatch):
     assert Path("optuna/t/study.db").exists()
 
 
+def test_tune_figure_draws_the_summary_curve_while_another_worker_is_mid_trial():
+    """Two tune workers on one storage: a snapshot can hold the other worker's trial half written
+    (state RUNNING, value already set). The best-so-far curve and its trials must still agree (CI
+    once failed here with 'x and y must have same first dimension, (3,) and (2,)')."""
+    import matplotlib.pyplot as plt
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import FrozenTrial, TrialState
+
+    from aelab.studies.tune import _row, _summary, samplers_figure
+
+    def trial(number, state, value):
+        return FrozenTrial(number=number, state=state, value=value, datetime_start=None,
+                           datetime_complete=None, params={"lr": 0.001},
+                           distributions={"lr": FloatDistribution(1e-4, 1e-1, log=True)}, user_attrs={},
+                           system_attrs={}, intermediate_values={}, trial_id=number)
+
+    trials = [trial(0, TrialState.COMPLETE, 3.0), trial(1, TrialState.RUNNING, 9.0),  # torn read
+              trial(2, TrialState.COMPLETE, 2.0), trial(3, TrialState.PRUNED, None)]
+    s = _summary(trials)
+    assert s["best_so_far_trials"] == [0, 2] and s["best_so_far"] == [3.0, 2.0]
+    assert (s["n_complete"], s["n_pruned_or_diverged"], s["best"]["trial"]) == (2, 1, 2)
+    fig = samplers_figure({"tpe": s}, [_row("tpe", t) for t in trials], "t")
+    ax = fig.axes[0]
+    (curve,) = ax.get_lines()
+    assert list(curve.get_xdata()) == [0, 2] and list(curve.get_ydata()) == [3.0, 2.0]
+    dots, crosses = ax.collections  # completed trials, then the pruned one (not the running one)
+    assert len(dots.get_offsets()) == 2 and len(crosses.get_offsets()) == 1
+    plt.close(fig)
+
+
 def test_moons_chain_sweep_then_study(project):
     from aelab.studies.moons_study import study_moons
     from aelab.studies.sweep import moons_sweep

@@ -150,8 +150,11 @@ def _summary(trials: list) -> dict:
         best = min(done, key=lambda t: t.value)
         out["best"] = {"value": best.value, "trial": best.number, **best.params,
                        "epochs_trained": best.user_attrs.get("epochs_trained")}
-        vals = [t.value for t in sorted(done, key=lambda t: t.number)]
-        out["best_so_far"] = [float(v) for v in np.minimum.accumulate(vals)]
+        done.sort(key=lambda t: t.number)
+        # the curve carries its own x: a figure that re-derives the trials from the rows can
+        # disagree (another worker's trial read half-written: state RUNNING, value already set)
+        out["best_so_far_trials"] = [t.number for t in done]
+        out["best_so_far"] = [float(v) for v in np.minimum.accumulate([t.value for t in done])]
     else:
         out["no_best"] = "no trial completed (all diverged or failed)"
     return out
@@ -209,13 +212,13 @@ def samplers_figure(summary: dict, rows: list[dict], label: str):
     fig, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")
     for i, (kind, s) in enumerate(summary.items()):
         mine = [r for r in rows if r["sampler"] == kind]
-        done = [r for r in mine if r["value"] is not None]
+        done = [r for r in mine if r["state"] == "COMPLETE" and r["value"] is not None]
         ax.scatter([r["trial"] for r in done], [r["value"] for r in done], color=f"C{i}", alpha=0.5, s=25)
         if "best_so_far" in s:
-            ax.plot([r["trial"] for r in sorted(done, key=lambda r: r["trial"])], s["best_so_far"],
+            ax.plot(s["best_so_far_trials"], s["best_so_far"],
                     color=f"C{i}", drawstyle="steps-post",
                     label=f"{kind}: best {s['best']['value']:.2f} (trial {s['best']['trial']})")
-        bad = [r for r in mine if r["value"] is None]
+        bad = [r for r in mine if r["state"] in ("PRUNED", "FAIL")]  # RUNNING: another worker's
         if bad:
             top = max((r["value"] for r in rows if r["value"] is not None), default=0.0)
             ax.scatter([r["trial"] for r in bad], [top] * len(bad), marker="x", color=f"C{i}",
