@@ -1,22 +1,28 @@
-"""Run the pipeline's stage commands in dependency order, several at a time, outside DVC.
+"""Run the pipeline's stages in dependency order, several at a time.
 
+    python scripts/run_stages.py --dvc [-j 2] [--threads 1] [-f]     # a parallel `dvc repro`
     python scripts/run_stages.py [-j 8] [--threads 2] [--skip download@,preprocess@,ood@]
-        [--only train@] [--deadline 600] [--out timing/run_stages.json]
+        [--only train@] [--deadline 600] [--resume] [--out timing/run_stages.json]
 
-`dvc repro` runs one stage after another, so a machine with many cores (or a GPU that the
-CPU-bound evaluate@/classify@ stages leave idle) gets no more speed from it. This runner
-reads every stage's command, dependencies and outputs from dvc.lock (the last run's record,
-with foreach stages already expanded), orders them by those paths (a stage waits for every
-stage whose output is, contains or lies inside one of its dependencies), and runs up to -j
-of them at once, the longest remaining chain first (chain lengths from the timing/ files of
-an earlier run, 10 s where there is none). It is how the pipeline was measured on a GPU
-machine that has no DVC install and many cores (README, "Scale-out: a GPU").
+`dvc repro` runs one stage after another, so a machine with two or more cores (or a GPU that
+the CPU-bound evaluate@/classify@ stages leave idle) gets no more speed from it. This runner
+starts up to -j stages at once, the longest remaining chain first (chain lengths from the
+timing/ files of an earlier run, 10 s where there is none); a stage starts once every stage
+it depends on is done. A failed stage blocks everything downstream of it; the others go on.
+At --deadline seconds no new stage starts and the running ones are stopped.
 
-It checks no hashes and writes no dvc.lock: it runs what it is told. After a full run,
-`dvc commit -f` records the outputs in dvc.lock (DVC then hashes them; nothing reruns).
-Skipped stages (--skip) count as done: their outputs must already be there. A failed stage
-blocks everything downstream of it; the others go on. At --deadline seconds no new stage
-starts and the running ones are stopped; --resume then skips what that run finished. The summary (per stage: status, start, wall
+With --dvc it is `dvc repro` run in parallel (scripts/repro.sh uses it): DVC's stage graph,
+DVC's change check when a stage's turn comes, so unchanged stages are skipped, and each
+finished stage is hashed, cached and written to dvc.lock as `dvc repro` does. Afterwards
+`dvc status` is clean.
+
+Without --dvc it needs no DVC install (this is how the pipeline ran on a GPU machine; README,
+"Scale-out: a GPU"). It reads every stage's command, dependencies and outputs from dvc.lock
+(foreach stages already expanded) and orders them by those paths: a stage waits for every
+stage whose output is, contains or lies inside one of its dependencies. It checks no hashes
+and writes no dvc.lock: it runs what it is told, and `dvc commit -f` can record the outputs
+afterwards. Skipped stages (--skip) count as done, so their outputs must already be there.
+--resume skips what an earlier run finished. The summary (per stage: status, start, wall
 seconds) goes to --out; each stage also writes its own timing/ file as under DVC.
 """
 
@@ -107,10 +113,31 @@ def tail(path: Path, lines: int = 8) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
 
-def run(stages: dict[str, Stage], jobs: int, env: dict, deadline_s: float, python: str,
-        timing_dir: Path, logs: Path, log=print) -> dict[str, dict]:
-    """Run `stages` with up to `jobs` at once, each one's output to logs/<stage>.log;
-    → per stage {status, start_s, wall_s[, rc]}."""
+class Plain:
+    """Runs each selected stage's command as the lock records it; checks and records nothing."""
+
+    def __init__(self, stages: dict[str, Stage], env: dict, python: str):
+        self.stages, self.env, self.python = stages, env, python
+
+    def wanted(self, name: str) -> bool:
+        return True
+
+    def start(self, name: str, out) -> subprocess.Popen:
+        return subprocess.Popen(command(self.stages[name].cmd, self.python), cwd=ROOT, env=self.env,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+    def record(self, name: str) -> str | None:
+        return None  # → an error message when the finished stage could not be recorded
+
+
+DONE = ("ok", "unchanged")  # what lets the stages downstream start
+
+
+def run(stages: dict[str, Stage], jobs: int, runner, deadline_s: float, timing_dir: Path, logs: Path,
+        log=print) -> dict[str, dict]:
+    """Run `stages` with up to `jobs` at once, each one's output to logs/<stage>.log. A stage
+    whose upstream is done asks runner.wanted (False: unchanged, nothing to run), then
+    runner.start; when it exits 0, runner.record. → per stage {status, start_s, wall_s[, rc]}."""
     logs.mkdir(parents=True, exist_ok=True)
     cost = chain_costs(stages, timing_dir)
     pending = sorted(stages, key=lambda n: -cost[n])  # longest chain first
@@ -122,13 +149,16 @@ def run(stages: dict[str, Stage], jobs: int, env: dict, deadline_s: float, pytho
         for n, (proc, start) in list(running.items()):
             if proc.poll() is not None:
                 del running[n]
-                ok = proc.returncode == 0
+                error = runner.record(n) if proc.returncode == 0 else None
+                ok = proc.returncode == 0 and error is None
                 result[n] = {"status": "ok" if ok else "failed", "rc": proc.returncode,
                              "start_s": round(start, 2), "wall_s": round(now - start, 2)}
+                if error:
+                    result[n]["error"] = error
                 log(f"[{now:7.1f}s] {'done  ' if ok else 'FAILED'} {n} ({now - start:.1f} s)")
                 if not ok:
-                    log(tail(logs / f"{n}.log"))
-        for n in [n for n in pending if any(result.get(d, {}).get("status", "ok") != "ok"
+                    log(error or tail(logs / f"{n}.log"))
+        for n in [n for n in pending if any(result.get(d, {}).get("status", "ok") not in DONE
                                             for d in stages[n].needs if d in result)]:
             pending.remove(n)
             result[n] = {"status": "blocked"}
@@ -142,16 +172,106 @@ def run(stages: dict[str, Stage], jobs: int, env: dict, deadline_s: float, pytho
                 result[n] = {"status": "not started"}
             log(f"[{now:7.1f}s] deadline: {len(running)} stopped, {len(pending)} not started")
             break
-        for n in [n for n in pending if all(result.get(d, {}).get("status") == "ok" for d in stages[n].needs)]:
+        for n in [n for n in pending if all(result.get(d, {}).get("status") in DONE for d in stages[n].needs)]:
             if len(running) >= jobs:
                 break
             pending.remove(n)
+            if not runner.wanted(n):
+                result[n] = {"status": "unchanged"}
+                log(f"[{now:7.1f}s] unchanged {n}")
+                continue
             with open(logs / f"{n}.log", "w") as out:  # the child keeps its own copy of the handle
-                running[n] = (subprocess.Popen(command(stages[n].cmd, python), cwd=ROOT, env=env,
-                                               stdout=out, stderr=subprocess.STDOUT), now)
+                running[n] = (runner.start(n, out), now)
             log(f"[{now:7.1f}s] start  {n}")
         time.sleep(0.2)
     return result
+
+
+class Dvc:
+    """`dvc repro`, several stages at a time: DVC's own stage graph (dvc.yaml, so new variants
+    too), DVC's change check as each stage's turn comes (its upstream has rerun by then), DVC's
+    shell and environment for the command, and each finished stage saved to the cache and to
+    dvc.lock as `dvc repro` would (batched: the lock is rewritten at most every FLUSH_S)."""
+
+    FLUSH_S = 60.0
+
+    def __init__(self, root: Path, force: bool = False, run_env: dict | None = None):
+        from dvc.repo import Repo
+        from dvc.repo.reproduce import get_active_graph
+
+        self.repo = Repo(str(root))
+        self.graph = get_active_graph(self.repo.index.graph)  # edges: a stage → its upstream
+        self.objs = {self.key(st): st for st in self.graph}
+        self.keys = {st: k for k, st in self.objs.items()}
+        self.force, self.run_env = force, dict(run_env or {})
+        self.unsaved: list = []
+        self.last_flush = time.monotonic()
+
+    def key(self, st) -> str:
+        """As DVC addresses a stage from the project root: `train@x`; `sub/dvc.yaml:name`; `x.dvc`."""
+        from dvc.stage import PipelineStage
+
+        rel = os.path.relpath(st.path, self.repo.root_dir)
+        if isinstance(st, PipelineStage):
+            return st.name if rel == "dvc.yaml" else f"{rel}:{st.name}"
+        return rel
+
+    def stages(self) -> dict[str, Stage]:
+        out = {}
+        for name, st in self.objs.items():
+            cmd = "\n".join(st.cmd) if isinstance(st.cmd, list) else (st.cmd or "")
+            out[name] = Stage(name, cmd, [d.def_path for d in st.deps], [o.def_path for o in st.outs],
+                              {self.keys[u] for u in self.graph.successors(st)})
+        return out
+
+    def wanted(self, name: str) -> bool:
+        st = self.objs[name]
+        if not st.cmd or st.frozen:  # a data source (.dvc file) or a frozen stage: as it is
+            return False
+        with self.repo.lock:
+            return self.force or st.changed(upstream=list(self.graph.successors(st)))
+
+    def start(self, name: str, out) -> subprocess.Popen:
+        from dvc.stage.run import _make_cmd, get_executable, prepare_kwargs
+
+        st = self.objs[name]
+        with self.repo.lock:
+            st.remove_outs(ignore_remove=False, force=False)  # as Stage.run: persist outs stay
+        kw = prepare_kwargs(st, run_env=self.run_env)  # DVC_ROOT, DVC_STAGE, cwd = the stage's wdir
+        cmd = " && ".join(st.cmd) if isinstance(st.cmd, list) else st.cmd
+        return subprocess.Popen(_make_cmd(get_executable(), cmd), stdout=out, stderr=subprocess.STDOUT,
+                                cwd=kw["cwd"], env=kw["env"], close_fds=True)
+
+    def record(self, name: str) -> str | None:
+        from dvc.exceptions import DvcException
+
+        st = self.objs[name]
+        no_cache = any(not o.use_cache for o in st.outs if not (o.is_metric or o.is_plot))
+        try:
+            with self.repo.lock:
+                st.save(run_cache=not no_cache)  # hashes deps and outs, as Stage.run
+                st.commit()
+        except DvcException as err:  # e.g. a declared output the command did not write
+            return f"{name}: {err}"
+        self.unsaved.append(st)
+        if time.monotonic() - self.last_flush >= self.FLUSH_S:
+            self.flush()
+        return None
+
+    def flush(self) -> None:
+        """Write the recorded stages' entries into dvc.lock (one rewrite per dvc.yaml)."""
+        by_file: dict = {}
+        for st in self.unsaved:
+            by_file.setdefault(st.dvcfile.path, (st.dvcfile, []))[1].append(st)
+        with self.repo.lock:
+            for dvcfile, sts in by_file.values():
+                dvcfile.dump_stages(sts, update_pipeline=False)
+        self.unsaved, self.last_flush = [], time.monotonic()
+
+    def close(self) -> None:
+        with self.repo.scm_context:  # git-adds dvc.lock where core.autostage is on, as dvc repro
+            self.flush()
+        self.repo.close()
 
 
 def finished(summary: Path) -> list[str]:
@@ -166,8 +286,13 @@ def main(argv=None) -> int:
     ap.add_argument("-j", "--jobs", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     ap.add_argument("--threads", type=int, default=2, help="torch threads per stage (AELAB_THREADS)")
     ap.add_argument("--only", default="", help="comma-separated stage names or kinds (train@) to run (default: all)")
-    ap.add_argument("--skip", default="download@,preprocess@,ood@", help="stages taken as done")
+    ap.add_argument("--dvc", action="store_true",
+                    help="a parallel `dvc repro`: DVC's graph, only changed stages, results recorded in dvc.lock")
+    ap.add_argument("-f", "--force", action="store_true", help="with --dvc: rerun unchanged stages too")
+    ap.add_argument("--skip", default=None,
+                    help="stages taken as done (default: download@,preprocess@,ood@; none with --dvc)")
     ap.add_argument("--deadline", type=float, default=float("inf"), help="seconds; then stop")
+    ap.add_argument("--root", type=Path, default=ROOT, help="with --dvc: the DVC project")
     ap.add_argument("--lock", type=Path, default=ROOT / "dvc.lock")
     ap.add_argument("--timing", type=Path, default=ROOT / "timing", help="earlier timing files (chain order)")
     ap.add_argument("--logs", type=Path, default=ROOT / "timing" / "logs", help="one output file per stage")
@@ -176,25 +301,36 @@ def main(argv=None) -> int:
                     help="also take as done the stages that --out (an earlier run's summary) records as ok")
     a = ap.parse_args(argv)
     split = lambda s: [p for p in s.split(",") if p]  # noqa: E731
-    skip = split(a.skip) + (finished(a.out) if a.resume else [])
-    stages = select(load_stages(a.lock), split(a.only), skip)
-    costs = {n: json.loads(f.read_text()) for n in stages if (f := a.timing / f"{n}.json").exists()}
-    env = {**os.environ, "AELAB_THREADS": str(a.threads)}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
-    print(f"{len(stages)} stages, {a.jobs} at a time, {a.threads} thread(s) each", flush=True)
+    default_skip = "" if a.dvc else "download@,preprocess@,ood@"
+    skip = split(default_skip if a.skip is None else a.skip) + (finished(a.out) if a.resume else [])
+    threads = {"AELAB_THREADS": str(a.threads)}
     t0 = time.monotonic()
-    result = run(stages, a.jobs, env, a.deadline, sys.executable, a.timing, a.logs,
-                 log=lambda m: print(m, flush=True))
+    if a.dvc:
+        os.chdir(a.root)  # DVC resolves some paths against the working directory (as `dvc -C`)
+        runner = Dvc(a.root, force=a.force, run_env=threads)
+        stages = select(runner.stages(), split(a.only), skip)
+    else:
+        env = {**os.environ, **threads}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+        stages = select(load_stages(a.lock), split(a.only), skip)
+        runner = Plain(stages, env, sys.executable)
+    costs = {n: json.loads(f.read_text()) for n in stages if (f := a.timing / f"{n}.json").exists()}
+    print(f"{len(stages)} stages, {a.jobs} at a time, {a.threads} thread(s) each", flush=True)
+    try:
+        result = run(stages, a.jobs, runner, a.deadline, a.timing, a.logs, log=lambda m: print(m, flush=True))
+    finally:  # Ctrl-C included: what finished is in dvc.lock
+        if a.dvc:
+            runner.close()
     wall = time.monotonic() - t0
     summary = {"wall_s": round(wall, 1), "jobs": a.jobs, "threads": a.threads,
                "counts": {k: sum(r["status"] == k for r in result.values())
-                          for k in ("ok", "failed", "blocked", "stopped", "not started")},
+                          for k in ("ok", "unchanged", "failed", "blocked", "stopped", "not started")},
                "earlier_total_s": round(sum(c.get("total_s", 0.0) for c in costs.values()), 1),
                "stages": result}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(summary, indent=1) + "\n")
     print(f"wall {wall:.1f} s; {summary['counts']}", flush=True)
-    return 0 if summary["counts"]["ok"] == len(stages) else 1
+    return 0 if sum(summary["counts"][k] for k in DONE) == len(stages) else 1
 
 
 if __name__ == "__main__":

@@ -39,8 +39,8 @@ def lock(tmp_path: Path, stages: dict) -> Path:
 
 def run(rs, tmp_path, stages, jobs=2, deadline=60.0, only=(), skip=()):
     picked = rs.select(rs.load_stages(lock(tmp_path, stages)), list(only), list(skip))
-    return rs.run(picked, jobs, {"PATH": "/usr/bin:/bin"}, deadline, sys.executable,
-                  tmp_path / "no_timing", tmp_path / "logs", log=lambda m: None)
+    runner = rs.Plain(picked, {"PATH": "/usr/bin:/bin"}, sys.executable)
+    return rs.run(picked, jobs, runner, deadline, tmp_path / "no_timing", tmp_path / "logs", log=lambda m: None)
 
 
 def test_dependencies_come_from_paths_in_either_direction(rs, tmp_path):
@@ -139,3 +139,94 @@ def test_resume_skips_what_the_earlier_run_finished(rs, tmp_path):
     assert rs.main(argv + ["--resume"]) == 0
     assert count.read_text() == "x" and second.exists()
     assert set(json.loads(out.read_text())["stages"]) == {"second"}
+
+
+TOY = """
+stages:
+  a:
+    cmd: {py} step.py a src.txt out/a.txt
+    deps: [src.txt, step.py]
+    params: [a.n]
+    outs: [out/a.txt]
+  b:
+    cmd: {py} step.py b out/a.txt out/b.txt
+    deps: [out/a.txt, step.py]
+    outs: [out/b.txt]
+    metrics: [{{b.json: {{cache: false}}}}]
+  c:
+    cmd: {py} step.py c src.txt out/c.txt
+    deps: [src.txt, step.py]
+    params: [c.n]
+    outs: [out/c.txt]
+"""
+
+STEP = """
+import json, pathlib, sys, yaml
+name, src, dst = sys.argv[1:]
+n = yaml.safe_load(open("params.yaml")).get(name, {}).get("n", 0)
+with open("runs.log", "a") as f:  # not an output: counts the runs
+    f.write(name + "\\n")
+if n < 0:
+    sys.exit(f"{name}: n = {n}")
+pathlib.Path(dst).parent.mkdir(exist_ok=True)
+pathlib.Path(dst).write_text(pathlib.Path(src).read_text() + f"{name}{n}\\n")
+if name == "b":
+    json.dump({"lines": len(pathlib.Path(dst).read_text().splitlines())}, open("b.json", "w"))
+"""
+
+
+def toy_repo(path: Path) -> Path:
+    import subprocess
+
+    path.mkdir()
+    (path / "dvc.yaml").write_text(TOY.format(py=sys.executable))
+    (path / "step.py").write_text(STEP)
+    (path / "src.txt").write_text("x\n")
+    (path / "params.yaml").write_text("a: {n: 1}\nc: {n: 5}\n")
+    for cmd in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"],
+                [sys.executable, "-m", "dvc", "config", "core.analytics", "false"]):
+        subprocess.run(cmd, cwd=path, check=True, capture_output=True)
+    return path
+
+
+def test_dvc_mode_is_a_parallel_dvc_repro(rs, tmp_path, monkeypatch):
+    """--dvc: the same dvc.lock as `dvc repro` (a twin project), `dvc status` clean after it,
+    only changed stages rerun (and what is downstream of them), a failure recorded nowhere."""
+    import subprocess
+
+    runs = lambda p: (p / "runs.log").read_text().split() if (p / "runs.log").exists() else []  # noqa: E731
+
+    def status(p: Path) -> dict:
+        out = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], cwd=p, check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out)
+
+    ours, twin = toy_repo(tmp_path / "ours"), toy_repo(tmp_path / "twin")
+    monkeypatch.chdir(tmp_path)  # main() moves into --root; this puts the test's directory back
+
+    def go(*extra):
+        (ours / "runs.log").unlink(missing_ok=True)
+        return rs.main(["--dvc", "--root", str(ours), "-j", "2", "--threads", "1", "--timing", str(tmp_path / "t"),
+                        "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "summary.json"), *extra])
+
+    assert go() == 0 and sorted(runs(ours)) == ["a", "b", "c"]
+    subprocess.run([sys.executable, "-m", "dvc", "repro", "-q"], cwd=twin, check=True, capture_output=True)
+    assert yaml.safe_load((ours / "dvc.lock").read_text()) == yaml.safe_load((twin / "dvc.lock").read_text())
+    assert status(ours) == {} and (ours / "out/b.txt").read_text() == "x\na1\nb0\n"
+    assert (ours / ".dvc/cache").exists() and json.loads((tmp_path / "summary.json").read_text())["counts"]["ok"] == 3
+
+    assert go() == 0 and runs(ours) == []  # nothing changed: nothing runs
+    (ours / "params.yaml").write_text("a: {n: 1}\nc: {n: 6}\n")
+    assert go() == 0 and runs(ours) == ["c"] and status(ours) == {}
+    (ours / "src.txt").write_text("y\n")
+    assert go() == 0 and sorted(runs(ours)) == ["a", "b", "c"] and status(ours) == {}
+    assert go("-f") == 0 and sorted(runs(ours)) == ["a", "b", "c"]
+
+    before = (ours / "dvc.lock").read_text()
+    (ours / "params.yaml").write_text("a: {n: -1}\nc: {n: 6}\n")  # a fails; b waits for it
+    assert go() == 1 and runs(ours) == ["a"]
+    summary = json.loads((tmp_path / "summary.json").read_text())["stages"]
+    assert {n: r["status"] for n, r in summary.items()} == {"a": "failed", "b": "blocked", "c": "unchanged"}
+    # as after a failed `dvc repro`: a's output was removed before its command ran, so b's dep
+    # is missing too; the lock still holds the last good run
+    assert (ours / "dvc.lock").read_text() == before and set(status(ours)) == {"a", "b"}
