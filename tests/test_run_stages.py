@@ -230,3 +230,25 @@ def test_dvc_mode_is_a_parallel_dvc_repro(rs, tmp_path, monkeypatch):
     # as after a failed `dvc repro`: a's output was removed before its command ran, so b's dep
     # is missing too; the lock still holds the last good run
     assert (ours / "dvc.lock").read_text() == before and set(status(ours)) == {"a", "b"}
+
+
+def test_fast_params_read_what_dvc_reads_for_every_stage_of_the_project(rs, monkeypatch):
+    """run_stages --dvc swaps in a parse-once params reader and a direct dotted-key lookup;
+    on the real dvc.yaml/params.yaml every stage's params read the same through both, and DVC's
+    own functions are back afterwards."""
+    import dpath
+    import dvc.dependency.param as param
+    from dvc.repo import Repo
+
+    monkeypatch.chdir(ROOT)
+    real = (param.load_path, dpath.get)
+    with Repo(str(ROOT)) as repo:
+        deps = [d for st in repo.index.stages for d in st.deps if isinstance(d, param.ParamsDependency)]
+        before = [(d.read_params(), d.read_params(flatten=False), d.workspace_status()) for d in deps]
+        with rs.fast_params():
+            assert (param.load_path, dpath.get) != real
+            after = [(d.read_params(), d.read_params(flatten=False), d.workspace_status()) for d in deps]
+            missing = dpath.get({"a": {"b": 1}}, "a.c", separator=".", default=None)  # dpath's own answer
+            assert missing is None and dpath.get({"a": [5, 6]}, "a.1", separator=".") == 6
+    assert len(deps) > 100 and after == before
+    assert (param.load_path, dpath.get) == real
