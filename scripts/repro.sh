@@ -17,4 +17,4 @@ if [ $# -eq 0 ] && [ "$jobs" -gt 1 ]; then
 else
     dvc repro "$@"
 fi
-dvc metrics show --md > /dev/null && echo "pipeline done: see report/index.html and 'dvc metrics show'"
+echo "pipeline done: see report/index.html and 'dvc metrics show'"
